@@ -1,0 +1,1 @@
+"""citizenbot: the chat and LINE bot of Kaohsiung City's citizen services."""

@@ -1,0 +1,1 @@
+"""Channels translate between the outside world and the engine's Message/Reply."""

@@ -1,0 +1,5 @@
+"""PLACEHOLDER (being written): web chat."""
+
+from flask import Blueprint
+
+bp = Blueprint("web", __name__)

@@ -1,0 +1,155 @@
+"""The `citizenbot` command. Each subcommand imports what it needs when it runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from bot.config import Settings
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def _database():
+    from bot.db import Database
+
+    return Database(_settings().database_url)
+
+
+# --- serve / db ----------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from bot.serve import serve
+
+    return serve(host=args.host, port=args.port, workers=args.workers)
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from bot.db import upgrade
+    from bot.faq_store import seed_builtin_faq
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    seeded = seed_builtin_faq(settings.database_url)
+    print(f"database is up to date ({seeded} new built-in FAQ entries)")
+    return 0
+
+
+# --- conversation --------------------------------------------------------------------
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from bot.channels.console import run_console
+
+    return run_console(user=args.user)
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from intents import MatcherProvider
+
+    db = _database()
+    matcher = MatcherProvider(db.sessionmaker).get()
+    texts = args.text or (line.rstrip("\n") for line in sys.stdin)
+    for text in texts:
+        if not text.strip():
+            continue
+        verdict = matcher.match(text)
+        if args.json:
+            print(json.dumps(verdict.as_json(), ensure_ascii=False))
+        else:
+            alts = ", ".join(f"{i} {s:.0f}" for i, s in verdict.alternatives)
+            slots = " ".join(f"{k}={v}" for k, v in verdict.slots.items())
+            print(f"{verdict.intent}\t{verdict.score:.0f}\t{verdict.decision}\t{slots}\t[{alts}]\t{text}")
+    return 0
+
+
+def cmd_intents_export(args: argparse.Namespace) -> int:
+    from intents import MatcherProvider
+
+    matcher = MatcherProvider(_database().sessionmaker).get()
+    out = []
+    for intent in matcher.intents.values():
+        item = {"id": intent.id, "kind": intent.kind, "examples": list(intent.examples)}
+        if intent.kind == "faq":
+            item["answer"] = intent.answer
+            if intent.url:
+                item["url"] = intent.url
+        out.append(item)
+    json.dump(out, sys.stdout, ensure_ascii=False, indent=1)
+    print()
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from intents.evaluate import main as evaluate
+
+    return evaluate(args)
+
+
+# --- FAQ ------------------------------------------------------------------------------
+
+
+def cmd_faq(args: argparse.Namespace) -> int:
+    from bot import faq_store
+
+    return faq_store.cli(args, _settings())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="citizenbot", description="高雄市民服務 chat and LINE bot")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="upgrade the schema, then serve with gunicorn")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=2)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("db", help="database maintenance")
+    dbsub = p.add_subparsers(dest="db_command", required=True)
+    dbsub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+
+    p = sub.add_parser("chat", help="talk to the bot in the terminal")
+    p.add_argument("--user", default="local", help="conversation id (state is kept per id)")
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("classify", help="the matcher's verdict for each TEXT or stdin line")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("text", nargs="*")
+    p.set_defaults(func=cmd_classify)
+
+    p = sub.add_parser("intents", help="the intent catalog")
+    isub = p.add_subparsers(dest="intents_command", required=True)
+    isub.add_parser("export", help="JSON array of every intent").set_defaults(func=cmd_intents_export)
+
+    p = sub.add_parser("eval", help="score the matcher on a labelled dev set")
+    from intents.evaluate import add_arguments as add_eval_arguments
+
+    add_eval_arguments(p)
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("faq", help="FAQ entries staff keep up to date")
+    from bot.faq_store import add_arguments as add_faq_arguments
+
+    add_faq_arguments(p)
+    p.set_defaults(func=cmd_faq)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `citizenbot intents export | head`
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

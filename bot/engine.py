@@ -1,0 +1,226 @@
+"""The conversation engine: one message in, replies out, state in the database.
+
+Order of precedence for a message:
+1. follow / sticker / unsupported media;
+2. global commands at any step (取消, 選單, 轉真人) and menu postbacks;
+3. the active flow, if any (it may decline the input, see `Handler.handle`);
+4. the matcher: answer, ask which of two close intents, or the staged fallback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.config import Settings
+from bot.db import Database
+from bot.messages import Message, Reply, Text
+from bot.models import Conversation, MessageLog
+from handlers import Context, Registry, parse_postback
+from handlers import menu as menu_replies
+from handlers.base import Notifier
+from intents import Matcher, MatcherProvider, Verdict
+from intents.normalize import fold
+
+log = logging.getLogger(__name__)
+
+CANCEL_WORDS = {"取消", "算了", "不要了", "結束", "離開", "cancel", "quit", "exit", "stop"}
+MENU_WORDS = {"選單", "主選單", "功能表", "服務選單", "menu", "help", "幫助", "開始", "start"}
+HUMAN_WORDS = {"轉真人", "真人", "找真人", "真人客服", "人工客服", "客服人員", "轉接專人", "專人", "agent", "human"}
+
+Clock = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Engine:
+    def __init__(
+        self,
+        db: Database,
+        registry: Registry,
+        matchers: MatcherProvider,
+        settings: Settings,
+        notify: Notifier,
+        clock: Clock = _utcnow,
+    ):
+        self.db = db
+        self.registry = registry
+        self.matchers = matchers
+        self.settings = settings
+        self.notify = notify
+        self.clock = clock
+
+    # --- public --------------------------------------------------------------
+    def handle(self, msg: Message) -> list[Reply]:
+        """One message as one unit of work (web chat, terminal)."""
+        with self.db.session() as session:
+            return self.handle_in(session, msg)
+
+    def handle_in(self, session: Session, msg: Message) -> list[Reply]:
+        """One message inside a transaction the caller commits (the LINE webhook
+        adds its event id and the reply to the same transaction)."""
+        now = self.clock()
+        conversation = self._conversation(session, msg.user_key)
+        prefix: list[Reply] = []
+        if conversation.flow and conversation.expires_at and conversation.expires_at <= now:
+            prefix.append(menu_replies.expired_note())
+            conversation.flow = conversation.step = None
+            conversation.data = {}
+            conversation.expires_at = None
+        ctx = Context(
+            session=session,
+            conversation=conversation,
+            settings=self.settings,
+            now=now,
+            matcher=self.matchers.get(session),
+            notify_fn=self.notify,
+        )
+        replies = self._dispatch(msg, ctx)
+        conversation.updated_at = now
+        return prefix + replies
+
+    # --- dispatch ------------------------------------------------------------
+    def _dispatch(self, msg: Message, ctx: Context) -> list[Reply]:
+        if msg.kind == "follow":
+            ctx.end()
+            return menu_replies.welcome()
+        if msg.kind == "sticker":
+            return menu_replies.sticker_nudge()
+
+        if msg.kind == "postback":
+            data = parse_postback(msg.data)
+            if "cmd" in data:
+                return self._command(data["cmd"], msg, ctx)
+            target = data.get("intent") or data.get("pick")
+            if target:
+                if data.get("pick"):
+                    self._log(ctx, msg, None, picked=target)
+                return self._start(target, msg, ctx, verdict=None)
+
+        if msg.kind == "text":
+            word = fold(msg.text or "")
+            if word in CANCEL_WORDS:
+                return self._command("cancel", msg, ctx)
+            if word in MENU_WORDS:
+                return self._command("menu", msg, ctx)
+            if word in HUMAN_WORDS:
+                return self._start("human_agent", msg, ctx, verdict=None)
+
+        if ctx.flow:
+            handler = self.registry.for_flow(ctx.flow)
+            if handler is None:  # a flow from an older release: start over
+                ctx.end()
+            else:
+                replies = handler.handle(msg, ctx)
+                if replies is not None:
+                    ctx.conversation.misses = 0
+                    self._log(ctx, msg, None)
+                    return replies
+                # The flow declined the input: a clear request for another service wins.
+                if msg.kind == "text":
+                    verdict = ctx.matcher.match(msg.text or "")
+                    self._log(ctx, msg, verdict)
+                    other = self.registry.for_intent(verdict.intent)
+                    if verdict.decision == "answer" and other is not None and other is not handler:
+                        ctx.end()
+                        return self._run(other, verdict.intent, msg, ctx, verdict)
+                return handler.reprompt(msg, ctx)
+
+        if msg.kind == "location":
+            return menu_replies.location_without_flow()
+        if msg.kind == "image":
+            return menu_replies.image_without_flow()
+        if msg.kind != "text" or not (msg.text or "").strip():
+            return menu_replies.unsupported_media()
+
+        verdict = ctx.matcher.match(msg.text or "")
+        self._log(ctx, msg, verdict)
+        if verdict.decision == "answer":
+            return self._start(verdict.intent, msg, ctx, verdict)
+        if verdict.decision == "clarify":
+            options = [(verdict.intent, verdict.score), *verdict.alternatives[:1]]
+            return menu_replies.clarify([(ctx.matcher.intents[i].title, i) for i, _ in options])
+        return self._miss(ctx)
+
+    def _command(self, cmd: str, msg: Message, ctx: Context) -> list[Reply]:
+        if cmd == "cancel":
+            had_flow = ctx.flow is not None
+            ctx.end()
+            ctx.conversation.misses = 0
+            return menu_replies.cancelled(had_flow)
+        if cmd == "none":  # 都不是: count it as a miss and record it
+            self._log(ctx, msg, None, picked="none")
+            return self._miss(ctx)
+        ctx.end()
+        ctx.conversation.misses = 0
+        return menu_replies.menu()
+
+    def _start(self, intent_id: str, msg: Message, ctx: Context, verdict: Verdict | None) -> list[Reply]:
+        handler = self.registry.for_intent(intent_id)
+        if handler is None or (intent_id.startswith("faq.") and intent_id not in ctx.matcher.intents):
+            return self._miss(ctx)
+        if verdict is None or verdict.intent != intent_id:
+            # Started from a button: a verdict of certainty, slots from the text if any.
+            slots = ctx.matcher.match(msg.text).slots if msg.text else {}
+            verdict = Verdict(msg.text or "", "", intent_id, 100.0, "answer", slots)
+        ctx.end()
+        return self._run(handler, intent_id, msg, ctx, verdict)
+
+    def _run(self, handler, intent_id: str, msg: Message, ctx: Context, verdict: Verdict) -> list[Reply]:
+        ctx.verdict = verdict
+        ctx.conversation.misses = 0
+        replies = handler.handle(msg, ctx)
+        return replies if replies is not None else handler.reprompt(msg, ctx)
+
+    def _miss(self, ctx: Context) -> list[Reply]:
+        ctx.conversation.misses = (ctx.conversation.misses or 0) + 1
+        return menu_replies.fallback(ctx.conversation.misses)
+
+    # --- state and log ---------------------------------------------------------
+    def _conversation(self, session: Session, user_key: str) -> Conversation:
+        stmt = select(Conversation).where(Conversation.user_key == user_key)
+        if session.bind is not None and session.bind.dialect.name == "postgresql":
+            # Two messages of one user in two workers: the second waits for the first.
+            stmt = stmt.with_for_update()
+        conversation = session.scalar(stmt)
+        if conversation is not None:
+            return conversation
+        conversation = Conversation(user_key=user_key, data={}, misses=0)
+        try:
+            with session.begin_nested():
+                session.add(conversation)
+        except IntegrityError:  # created concurrently by another worker
+            conversation = session.scalar(stmt)
+            assert conversation is not None
+        return conversation
+
+    def _log(self, ctx: Context, msg: Message, verdict: Verdict | None, picked: str | None = None) -> None:
+        entry = MessageLog(
+            user_key=msg.user_key,
+            channel=msg.channel,
+            kind=msg.kind,
+            text=(msg.text or "")[:2000] or None,
+            created_at=ctx.now,
+        )
+        if verdict is not None:
+            entry.normalized = verdict.normalized[:2000]
+            entry.intent = verdict.intent
+            entry.score = verdict.score
+            entry.decision = verdict.decision
+            entry.candidates = [{"intent": i, "score": round(s, 1)} for i, s in verdict.alternatives]
+        if picked is not None:
+            entry.intent = picked
+            entry.decision = "picked" if picked != "none" else "none_of_these"
+        ctx.session.add(entry)
+
+
+def text_of(replies: list[Reply]) -> str:
+    """All reply texts joined; handy for logs and the terminal channel."""
+    return "\n".join(r.text for r in replies if isinstance(r, Text))

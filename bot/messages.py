@@ -1,0 +1,117 @@
+"""Channel-neutral messages in and replies out.
+
+Channels translate a LINE event, a web request or a terminal line into a
+`Message`; handlers answer with `Reply` objects that each channel renders its
+own way. No handler imports the LINE SDK.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+MessageKind = Literal["text", "postback", "location", "image", "follow", "sticker", "other"]
+
+
+@dataclass(frozen=True)
+class Location:
+    latitude: float
+    longitude: float
+    address: str | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Message:
+    user_key: str  # "<channel>:<id>", stable per person and channel
+    channel: str  # line | web | console
+    kind: MessageKind
+    text: str | None = None
+    # postback data (LINE postback / web quick reply that carries data)
+    data: str | None = None
+    location: Location | None = None
+    # LINE message id of an image, fetched with the content API when a flow wants it
+    image_id: str | None = None
+    # bytes of an uploaded image (web chat); None on LINE
+    image_bytes: bytes | None = None
+
+    @property
+    def line_user_id(self) -> str | None:
+        """The LINE user id when the message came from LINE (for push notifications)."""
+        if self.channel == "line":
+            return self.user_key.split(":", 1)[1]
+        return None
+
+
+# --- replies -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A quick-reply button.
+
+    action 'message' sends `text` as if typed; 'postback' sends `data` silently
+    (showing `text` in the chat when given); 'location', 'camera' and
+    'camera_roll' open LINE's pickers (on the web: a location field or a file input).
+    """
+
+    label: str
+    text: str | None = None
+    data: str | None = None
+    action: Literal["message", "postback", "location", "camera", "camera_roll", "uri"] = "message"
+    uri: str | None = None
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+    choices: tuple[Choice, ...] = ()
+
+
+@dataclass(frozen=True)
+class Card:
+    """A titled card with a few buttons; a list of them becomes a LINE Flex carousel."""
+
+    title: str
+    body: str
+    buttons: tuple[Choice, ...] = ()
+    image_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Cards:
+    alt_text: str
+    cards: tuple[Card, ...]
+    choices: tuple[Choice, ...] = ()
+
+
+@dataclass(frozen=True)
+class Place:
+    """A point on the map (LINE location message; a map link elsewhere)."""
+
+    title: str
+    address: str
+    latitude: float
+    longitude: float
+    choices: tuple[Choice, ...] = ()
+
+
+Reply = Text | Cards | Place
+
+
+def with_choices(replies: list[Reply], choices: list[Choice] | tuple[Choice, ...]) -> list[Reply]:
+    """Attach quick replies to the last reply (LINE shows only the last message's)."""
+    if not replies or not choices:
+        return replies
+    last = replies[-1]
+    from dataclasses import replace
+
+    return [*replies[:-1], replace(last, choices=tuple(choices))]
+
+
+@dataclass
+class Outgoing:
+    """Messages for someone other than the sender (notifications), pushed via the outbox."""
+
+    to_user_key: str
+    replies: list[Reply] = field(default_factory=list)

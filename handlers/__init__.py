@@ -1,0 +1,18 @@
+"""One module per service. `build_registry()` wires them in a fixed, explicit order."""
+
+from .base import Context, Handler, Registry, intent_choice, parse_postback, postback
+
+
+def build_registry() -> Registry:
+    from .faq import FaqHandler
+    from .human_agent import HumanAgentHandler
+    from .upcoming import UpcomingHandler
+
+    registry = Registry()
+    registry.register(FaqHandler())
+    registry.register(HumanAgentHandler())
+    registry.register(UpcomingHandler())
+    return registry
+
+
+__all__ = ["Context", "Handler", "Registry", "build_registry", "intent_choice", "parse_postback", "postback"]

@@ -1,0 +1,124 @@
+"""Shared fixtures: a migrated database per test, the app, a signed-webhook helper.
+
+The suite runs on SQLite by default and on PostgreSQL when TEST_DATABASE_URL is
+set. Schemas come from the Alembic migrations, never from create_all.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.config import Settings
+from bot.db import Database, upgrade
+from bot.models import Base
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+CHANNEL_SECRET = "test-channel-secret"
+ACCESS_TOKEN = "test-access-token"
+STAFF_TOKEN = "test-staff-token"
+
+
+def shared_path(*parts: str) -> Path:
+    """A file under ../shared (reference data and fixtures, used by path)."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is not present")
+    return path
+
+
+@pytest.fixture(scope="session")
+def _migrated_template(tmp_path_factory) -> str:
+    """Migrate once per session: a template SQLite file, or the PostgreSQL test database."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        db = Database(url)
+        with db.engine.begin() as conn:
+            # Start from nothing so the migrations themselves are exercised.
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        db.dispose()
+        upgrade(url)
+        return url
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def database_url(_migrated_template, tmp_path) -> str:
+    """A fresh, migrated, empty database for one test."""
+    if _migrated_template.startswith("sqlite"):
+        src = Path(_migrated_template.removeprefix("sqlite:///"))
+        dst = tmp_path / "citizenbot.sqlite3"
+        shutil.copyfile(src, dst)
+        return f"sqlite:///{dst}"
+    db = Database(_migrated_template)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with db.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    db.dispose()
+    return _migrated_template
+
+
+@pytest.fixture
+def settings(database_url) -> Settings:
+    return Settings(
+        database_url=database_url,
+        secret_key="test-secret-key",
+        line_channel_secret=CHANNEL_SECRET,
+        line_channel_access_token=ACCESS_TOKEN,
+        # Nothing may leave the machine: an unset fake points at a closed loopback port.
+        line_api_base_url="http://127.0.0.1:9",
+        line_data_api_base_url="http://127.0.0.1:9",
+        line_api_timeout=2.0,
+        outbox_worker=False,
+        staff_api_token=STAFF_TOKEN,
+    )
+
+
+@pytest.fixture
+def make_app(settings):
+    """Build an app (several may share one database, like gunicorn workers)."""
+    from bot.app import create_app
+
+    apps = []
+
+    def _make(**overrides):
+        app = create_app({"SETTINGS": settings.with_overrides(**overrides), "TESTING": True})
+        apps.append(app)
+        return app
+
+    yield _make
+    for app in apps:
+        services = app.extensions["citizenbot"]
+        delivery = services.get("delivery")
+        if delivery is not None and hasattr(delivery, "stop"):
+            delivery.stop()
+        services["db"].dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def db(app) -> Database:
+    return app.extensions["citizenbot"]["db"]
+
+
+@pytest.fixture
+def engine(app):
+    return app.extensions["citizenbot"]["engine"]

@@ -1,0 +1,52 @@
+"""The engine: state in the database, global commands at any step, staged fallback."""
+
+from __future__ import annotations
+
+from bot.messages import Message, Text
+from bot.models import Conversation, HumanAgentRequest
+
+
+def say(engine, text, user="console:t1"):
+    replies = engine.handle(Message(user, user.split(":")[0], "text", text=text))
+    return "\n".join(r.text for r in replies if isinstance(r, Text)), replies
+
+
+def test_flow_survives_a_new_app_instance(make_app):
+    first = make_app().extensions["citizenbot"]["engine"]
+    out, _ = say(first, "轉真人")
+    assert "已為您通知服務人員" in out
+    # A brand-new app (another gunicorn worker, or after a restart) continues the flow.
+    second = make_app().extensions["citizenbot"]["engine"]
+    out, _ = say(second, "我家門口的路燈已經壞了三天")
+    assert "已記下您的說明" in out
+    with second.db.session() as s:
+        request = s.query(HumanAgentRequest).one()
+        assert "路燈已經壞了三天" in request.last_text
+        assert s.get(Conversation, "console:t1").flow is None
+
+
+def test_cancel_and_menu_at_any_step(engine):
+    say(engine, "轉真人")
+    out, _ = say(engine, "取消")
+    assert "已取消" in out
+    with engine.db.session() as s:
+        assert s.get(Conversation, "console:t1").flow is None
+    say(engine, "轉真人")
+    out, replies = say(engine, "主選單")
+    assert "請選擇您需要的服務" in out
+    assert [c.label for c in replies[-1].choices][:3] == ["路面通報", "案件查詢", "法律諮詢"]
+    out, _ = say(engine, "取消")
+    assert "目前沒有進行中的服務" in out
+
+
+def test_fallback_gets_firmer_and_resets(engine):
+    first, replies = say(engine, "今天天氣如何")
+    assert "1999" in first and replies[-1].choices
+    second, _ = say(engine, "晚餐吃什麼好")
+    assert "還是沒有聽懂" in second
+    third, replies = say(engine, "你喜歡什麼顏色")
+    assert "轉接專人" in third
+    assert any(c.label == "轉真人" for c in replies[-1].choices)
+    say(engine, "選單")  # the menu is a fresh start
+    again, _ = say(engine, "今天天氣如何")
+    assert "不太明白" in again
