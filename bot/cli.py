@@ -100,6 +100,17 @@ def cmd_faq(args: argparse.Namespace) -> int:
     return faq_store.cli(args, _settings())
 
 
+def cmd_jobs_run(args: argparse.Namespace) -> int:
+    from bot.jobs import run_all
+
+    print(f"ran {run_all(_database())} jobs")
+    return 0
+
+
+# Modules with `add_cli(subparsers)`; each registers its subcommand and handler.
+FEATURE_CLIS: list[str] = []
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="citizenbot", description="高雄市民服務 chat and LINE bot")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -138,6 +149,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_faq_arguments(p)
     p.set_defaults(func=cmd_faq)
+
+    p = sub.add_parser("jobs", help="periodic jobs")
+    jsub = p.add_subparsers(dest="jobs_command", required=True)
+    jsub.add_parser("run", help="run every periodic job once (for cron)").set_defaults(func=cmd_jobs_run)
+
+    # Feature commands (case, legal, video…): each module adds its own subcommand.
+    for module_name in FEATURE_CLIS:
+        import importlib
+
+        importlib.import_module(module_name).add_cli(sub)
     return parser
 
 

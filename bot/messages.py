@@ -115,3 +115,28 @@ class Outgoing:
 
     to_user_key: str
     replies: list[Reply] = field(default_factory=list)
+
+
+# --- serialization (outbox rows, web JSON) ------------------------------------------
+
+
+def reply_to_dict(reply: Reply) -> dict:
+    """A JSON-safe dict of a reply, tagged with its type; `reply_from_dict` reverses it."""
+    from dataclasses import asdict
+
+    kind = {Text: "text", Cards: "cards", Place: "place"}[type(reply)]
+    return {"type": kind, **asdict(reply)}
+
+
+def reply_from_dict(d: dict) -> Reply:
+    d = dict(d)
+    kind = d.pop("type")
+    choices = tuple(Choice(**c) for c in d.pop("choices", ()))
+    if kind == "text":
+        return Text(choices=choices, **d)
+    if kind == "cards":
+        cards = tuple(Card(**{**c, "buttons": tuple(Choice(**b) for b in c.get("buttons", ()))}) for c in d.pop("cards"))
+        return Cards(cards=cards, choices=choices, **d)
+    if kind == "place":
+        return Place(choices=choices, **d)
+    raise ValueError(f"unknown reply type {kind!r}")
