@@ -23,7 +23,7 @@ from bot.messages import Message, Reply, Text
 from bot.models import Conversation, MessageLog
 from handlers import Context, Registry, parse_postback
 from handlers import menu as menu_replies
-from handlers.base import Notifier
+from handlers.base import ContentFetcher, Notifier
 from intents import Matcher, MatcherProvider, Verdict
 from intents.normalize import fold
 
@@ -49,6 +49,7 @@ class Engine:
         settings: Settings,
         notify: Notifier,
         clock: Clock = _utcnow,
+        fetch_content: ContentFetcher | None = None,
     ):
         self.db = db
         self.registry = registry
@@ -56,6 +57,7 @@ class Engine:
         self.settings = settings
         self.notify = notify
         self.clock = clock
+        self.fetch_content = fetch_content
 
     # --- public --------------------------------------------------------------
     def handle(self, msg: Message) -> list[Reply]:
@@ -81,6 +83,7 @@ class Engine:
             now=now,
             matcher=self.matchers.get(session),
             notify_fn=self.notify,
+            fetch_content=self.fetch_content,
         )
         replies = self._dispatch(msg, ctx)
         conversation.updated_at = now

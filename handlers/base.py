@@ -16,6 +16,13 @@ from bot.models import Conversation
 from intents import Matcher, Verdict
 
 Notifier = Callable[[Session, str, list[Reply]], None]
+# Downloads a LINE message's content: (message id, max bytes) -> (bytes, content type).
+# Raises ContentError when the content is unavailable, too large or the API fails.
+ContentFetcher = Callable[[str, int], tuple[bytes, str]]
+
+
+class ContentError(Exception):
+    """A message's content could not be fetched (too large, gone, API down)."""
 
 
 def postback(**fields: Any) -> str:
@@ -45,6 +52,7 @@ class Context:
     notify_fn: Notifier
     # The verdict that started this handler; None when a flow resumes.
     verdict: Verdict | None = None
+    fetch_content: ContentFetcher | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     # --- flow state --------------------------------------------------------
@@ -85,6 +93,16 @@ class Context:
     @property
     def user_key(self) -> str:
         return self.conversation.user_key
+
+    def image_bytes(self, msg: Message, max_bytes: int) -> tuple[bytes, str]:
+        """The image a message carries: uploaded bytes (web) or LINE content (fetched)."""
+        if msg.image_bytes is not None:
+            if len(msg.image_bytes) > max_bytes:
+                raise ContentError("too large")
+            return msg.image_bytes, "application/octet-stream"
+        if msg.image_id and self.fetch_content is not None:
+            return self.fetch_content(msg.image_id, max_bytes)
+        raise ContentError("no image content available")
 
     def notify(self, user_key: str, replies: list[Reply]) -> None:
         """Push to a user (not the sender) through the outbox, in this transaction."""
