@@ -108,7 +108,9 @@ def cmd_jobs_run(args: argparse.Namespace) -> int:
 
 
 # Modules with `add_cli(subparsers)`; each registers its subcommand and handler.
-FEATURE_CLIS: list[str] = []
+FEATURE_CLIS: list[str] = [
+    "bot.proposals_cli",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

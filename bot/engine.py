@@ -106,6 +106,13 @@ class Engine:
                 if data.get("pick"):
                     self._log(ctx, msg, None, picked=target)
                 return self._start(target, msg, ctx, verdict=None)
+            # A button addressed to one service (a card's 附議, a booking's 取消…) reaches it
+            # even when another flow, or none, is active: buttons outlive flows.
+            addressed = self.registry.for_flow(data.get("flow", ""))
+            if addressed is not None:
+                ctx.conversation.misses = 0
+                replies = addressed.handle(msg, ctx)
+                return replies if replies is not None else addressed.reprompt(msg, ctx)
 
         if msg.kind == "text":
             word = fold(msg.text or "")

@@ -6,11 +6,14 @@ from .base import Context, Handler, Registry, intent_choice, parse_postback, pos
 def build_registry() -> Registry:
     from .faq import FaqHandler
     from .human_agent import HumanAgentHandler
+    from .proposals import ProposalCosignHandler, ProposalSubmitHandler
     from .upcoming import UpcomingHandler
 
     registry = Registry()
     registry.register(FaqHandler())
     registry.register(HumanAgentHandler())
+    registry.register(ProposalCosignHandler())
+    registry.register(ProposalSubmitHandler())
     registry.register(UpcomingHandler())
     return registry
 

@@ -26,7 +26,10 @@ class ContentError(Exception):
 
 
 def postback(**fields: Any) -> str:
-    """Postback data as a query string (LINE allows 300 characters)."""
+    """Postback data as a query string (LINE allows 300 characters).
+
+    Reserved keys the engine reads: cmd (cancel/menu/none), intent and pick (start an
+    intent), flow (deliver to that flow's handler even when no flow is active)."""
     data = urlencode({k: v for k, v in fields.items() if v is not None})
     if len(data) > 300:
         raise ValueError(f"postback data over 300 characters: {data[:40]}…")

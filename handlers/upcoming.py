@@ -12,8 +12,6 @@ PENDING = {
     "petition_status": ("案件查詢", "市長信箱案件可至 https://soweb.kcg.gov.tw/#/query 以案號及 email 查詢。"),
     "legal_consultation": ("法律諮詢", "免費法律諮詢可洽聯合服務中心 07-3373686。"),
     "sign_language_video": ("手語視訊", "聽障朋友可使用 1999 手語視訊 LINE 服務，或以文字留言給我們。"),
-    "proposal_cosign": ("連署提議", "可至「公共政策網路參與平臺」高雄市專區瀏覽提議並附議：https://join.gov.tw"),
-    "proposal_submit": ("我要提議", "可至「公共政策網路參與平臺」高雄市專區提出：https://join.gov.tw ，45 天內達 1,500 人附議即成案。"),
 }
 
 

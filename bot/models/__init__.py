@@ -2,6 +2,7 @@
 so Alembic and the tests see the whole schema."""
 
 from .base import Base, JSONType, UTCDateTime, utcnow
+from .cases import Case, CaseCounter, CaseFollower, CaseHistory, CaseLookupFailure, CasePhoto
 from .core import (
     CatalogVersion,
     Conversation,
@@ -11,17 +12,31 @@ from .core import (
     OutboxMessage,
     ProcessedEvent,
 )
+from .legal import LegalBlockedDate, LegalBooking
+from .proposals import Proposal, ProposalCosign
+from .video import VideoRequest
 
 __all__ = [
     "Base",
+    "Case",
+    "CaseCounter",
+    "CaseFollower",
+    "CaseHistory",
+    "CaseLookupFailure",
+    "CasePhoto",
     "CatalogVersion",
     "Conversation",
     "FaqEntry",
     "HumanAgentRequest",
     "JSONType",
+    "LegalBlockedDate",
+    "LegalBooking",
     "MessageLog",
     "OutboxMessage",
     "ProcessedEvent",
+    "Proposal",
+    "ProposalCosign",
     "UTCDateTime",
+    "VideoRequest",
     "utcnow",
 ]
