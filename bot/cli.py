@@ -110,6 +110,7 @@ def cmd_jobs_run(args: argparse.Namespace) -> int:
 # Modules with `add_cli(subparsers)`; each registers its subcommand and handler.
 FEATURE_CLIS: list[str] = [
     "bot.proposals_cli",
+    "bot.unanswered_cli",
 ]
 
 

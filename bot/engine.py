@@ -24,7 +24,7 @@ from bot.models import Conversation, MessageLog
 from handlers import Context, Registry, parse_postback
 from handlers import menu as menu_replies
 from handlers.base import ContentFetcher, Notifier
-from intents import Matcher, MatcherProvider, Verdict
+from intents import MatcherProvider, Verdict
 from intents.normalize import fold
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ class Engine:
             target = data.get("intent") or data.get("pick")
             if target:
                 if data.get("pick"):
-                    self._log(ctx, msg, None, picked=target)
+                    self._resolve_log(ctx, data.get("q"), picked=target)
                 return self._start(target, msg, ctx, verdict=None)
             # A button addressed to one service (a card's 附議, a booking's 取消…) reaches it
             # even when another flow, or none, is active: buttons outlive flows.
@@ -151,13 +151,13 @@ class Engine:
             return menu_replies.unsupported_media()
 
         verdict = ctx.matcher.match(msg.text or "")
-        self._log(ctx, msg, verdict)
+        entry = self._log(ctx, msg, verdict)
         if verdict.decision == "answer":
             return self._start(verdict.intent, msg, ctx, verdict)
         if verdict.decision == "clarify":
-            options = [(verdict.intent, verdict.score), *verdict.alternatives[:1]]
-            return menu_replies.clarify([(ctx.matcher.intents[i].title, i) for i, _ in options])
-        return self._miss(ctx)
+            options = [verdict.intent, *(i for i, _ in verdict.alternatives[:2])]
+            return menu_replies.clarify(self._titled(ctx, options), entry.id)
+        return self._miss(ctx, verdict, entry)
 
     def _command(self, cmd: str, msg: Message, ctx: Context) -> list[Reply]:
         if cmd == "cancel":
@@ -165,8 +165,9 @@ class Engine:
             ctx.end()
             ctx.conversation.misses = 0
             return menu_replies.cancelled(had_flow)
-        if cmd == "none":  # 都不是: count it as a miss and record it
-            self._log(ctx, msg, None, picked="none")
+        if cmd == "none":  # 都不是: the question stays unanswered; ask to rephrase
+            self._resolve_log(ctx, parse_postback(msg.data).get("q"), picked=None)
+            ctx.conversation.misses = max(ctx.conversation.misses or 0, 1)
             return self._miss(ctx)
         ctx.end()
         ctx.conversation.misses = 0
@@ -189,9 +190,18 @@ class Engine:
         replies = handler.handle(msg, ctx)
         return replies if replies is not None else handler.reprompt(msg, ctx)
 
-    def _miss(self, ctx: Context) -> list[Reply]:
+    def _miss(self, ctx: Context, verdict: Verdict | None = None, entry: MessageLog | None = None) -> list[Reply]:
+        """Staged fallback: first the closest services to pick from (or the menu), then a
+        request to rephrase, then the offer of a person and 1999."""
         ctx.conversation.misses = (ctx.conversation.misses or 0) + 1
+        if ctx.conversation.misses == 1 and verdict is not None and verdict.alternatives:
+            options = [i for i, _ in verdict.alternatives[:3]]
+            return menu_replies.suggest(self._titled(ctx, options), entry.id if entry else None)
         return menu_replies.fallback(ctx.conversation.misses)
+
+    @staticmethod
+    def _titled(ctx: Context, intent_ids: list[str]) -> list[tuple[str, str]]:
+        return [(ctx.matcher.intents[i].title, i) for i in intent_ids if i in ctx.matcher.intents]
 
     # --- state and log ---------------------------------------------------------
     def _conversation(self, session: Session, user_key: str) -> Conversation:
@@ -211,7 +221,21 @@ class Engine:
             assert conversation is not None
         return conversation
 
-    def _log(self, ctx: Context, msg: Message, verdict: Verdict | None, picked: str | None = None) -> None:
+    def _resolve_log(self, ctx: Context, log_id: str | None, picked: str | None) -> None:
+        """Record on the original message what the resident chose: an intent, or 都不是."""
+        try:
+            entry = ctx.session.get(MessageLog, int(log_id or ""))
+        except ValueError:
+            return
+        if entry is None or entry.user_key != ctx.user_key:
+            return
+        if picked is None:
+            entry.decision = "none_of_these"
+        else:
+            entry.decision = "picked"
+            entry.intent = picked
+
+    def _log(self, ctx: Context, msg: Message, verdict: Verdict | None) -> MessageLog:
         entry = MessageLog(
             user_key=msg.user_key,
             channel=msg.channel,
@@ -225,10 +249,9 @@ class Engine:
             entry.score = verdict.score
             entry.decision = verdict.decision
             entry.candidates = [{"intent": i, "score": round(s, 1)} for i, s in verdict.alternatives]
-        if picked is not None:
-            entry.intent = picked
-            entry.decision = "picked" if picked != "none" else "none_of_these"
         ctx.session.add(entry)
+        ctx.session.flush()  # the id goes into the 都不是 button
+        return entry
 
 
 def text_of(replies: list[Reply]) -> str:

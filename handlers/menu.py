@@ -83,14 +83,31 @@ def image_without_flow() -> list[Reply]:
 NONE_OF_THESE = "都不是"
 
 
-def clarify(options: list[tuple[str, str]]) -> list[Reply]:
-    """Two or three close intents: ask which one was meant."""
+def _pick_choices(options: list[tuple[str, str]], log_id: int | None) -> tuple[Choice, ...]:
+    """The options as buttons, plus 都不是; `q` ties the answer to the logged question."""
     choices = [
-        Choice(label=label, text=label, data=postback(pick=intent), action="postback")
+        Choice(label=label, text=label, data=postback(pick=intent, q=log_id), action="postback")
         for label, intent in options
     ]
-    choices.append(Choice(label=NONE_OF_THESE, text=NONE_OF_THESE, data=postback(cmd="none"), action="postback"))
-    return [Text("想確認一下，您是指以下哪一項呢？", tuple(choices))]
+    choices.append(
+        Choice(label=NONE_OF_THESE, text=NONE_OF_THESE, data=postback(cmd="none", q=log_id), action="postback")
+    )
+    return tuple(choices)
+
+
+def clarify(options: list[tuple[str, str]], log_id: int | None = None) -> list[Reply]:
+    """Two or three close intents: ask which one was meant."""
+    return [Text("想確認一下，您是指以下哪一項呢？", _pick_choices(options, log_id))]
+
+
+def suggest(options: list[tuple[str, str]], log_id: int | None = None) -> list[Reply]:
+    """Nothing matched well: offer the nearest few, plus 都不是 (the first fallback stage)."""
+    return [
+        Text(
+            f"抱歉，我不太確定您的意思 🙏 是以下其中一項嗎？\n都不是的話請點「{NONE_OF_THESE}」，或直接撥 {HOTLINE_TEXT}。",
+            _pick_choices(options, log_id),
+        )
+    ]
 
 
 def fallback(misses: int) -> list[Reply]:

@@ -98,6 +98,7 @@ class MessageLog(Base):
     """Every incoming message with the matcher's verdict, for evaluation and the unanswered log."""
 
     __tablename__ = "message_log"
+    __table_args__ = (Index("ix_message_log_unanswered", "decision", "resolved_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     user_key: Mapped[str] = mapped_column(String(128), index=True)
@@ -110,6 +111,21 @@ class MessageLog(Base):
     decision: Mapped[str | None] = mapped_column(String(16))
     candidates: Mapped[list | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # Unanswered messages staff have dealt with: when, and as what (intent id or "ignored").
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_as: Mapped[str | None] = mapped_column(String(128))
+
+
+class IntentExample(Base):
+    """A phrasing staff taught a built-in intent (built-in examples live in the repo's YAML)."""
+
+    __tablename__ = "intent_examples"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    intent_id: Mapped[str] = mapped_column(String(128), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    added_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class HumanAgentRequest(Base):
