@@ -15,9 +15,21 @@ def _settings() -> Settings:
 
 
 def _database():
-    from bot.db import Database
+    """The configured database, ready to read. The embedded default (no DATABASE_URL) is
+    migrated on first use; a configured one must have been upgraded by its operator."""
+    import os
 
-    return Database(_settings().database_url)
+    from sqlalchemy import inspect
+
+    from bot.db import Database, upgrade
+
+    settings = _settings()
+    if not os.environ.get("DATABASE_URL"):
+        upgrade(settings.database_url)
+    db = Database(settings.database_url)
+    if not inspect(db.engine).has_table("catalog_version"):
+        sys.exit("the database has no citizenbot schema yet: run `citizenbot db upgrade` first")
+    return db
 
 
 # --- serve / db ----------------------------------------------------------------
@@ -111,6 +123,7 @@ def cmd_jobs_run(args: argparse.Namespace) -> int:
 FEATURE_CLIS: list[str] = [
     "bot.proposals_cli",
     "bot.unanswered_cli",
+    "bot.cases_cli",
 ]
 
 

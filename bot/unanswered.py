@@ -21,7 +21,7 @@ from bot.models import FaqEntry, IntentExample, MessageLog
 
 UNANSWERED = ("fallback", "none_of_these")
 # Two questions belong together at this rapidfuzz ratio of their normalized text.
-GROUP_SIMILARITY = 70.0
+GROUP_SIMILARITY = 55.0
 MAX_ROWS = 5000
 
 
