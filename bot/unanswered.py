@@ -17,7 +17,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.models import FaqEntry, IntentExample, MessageLog
+from bot.models import IntentExample, MessageLog
 
 UNANSWERED = ("fallback", "none_of_these")
 # Two questions belong together at this rapidfuzz ratio of their normalized text.
@@ -117,37 +117,37 @@ def resolve(
         raise ResolveError(f"no open group {group_id} (run `citizenbot unanswered` for the current list)")
     wordings = [group.examples[k] for k, _ in group.texts.most_common()]
 
+    from bot import faq_store
     from intents.provider import bump_catalog_version
 
-    if new_faq is not None:
-        from bot import faq_store
-
-        entry = faq_store.add_entry(
-            session,
-            question=new_faq["question"],
-            answer=new_faq["answer"],
-            entry_id=new_faq.get("id"),
-            examples=wordings,
-            url=new_faq.get("url"),
-            by=by,
-        )
-        resolved_as = entry.id
-    elif intent_id is not None:
-        if intent_id.startswith("faq."):
-            entry = session.get(FaqEntry, intent_id)
-            if entry is None or not entry.active:
-                raise ResolveError(f"no active FAQ entry {intent_id}")
-            entry.examples = list(dict.fromkeys([*(entry.examples or []), *wordings]))
-            entry.updated_by = by
-        else:
+    try:
+        if new_faq is not None:
+            entry = faq_store.add_entry(
+                session,
+                question=new_faq["question"],
+                answer=new_faq["answer"],
+                entry_id=new_faq.get("id"),
+                examples=wordings,
+                url=new_faq.get("url"),
+                by=by,
+            )
+            resolved_as = entry.id
+        elif intent_id is not None and intent_id.startswith("faq."):
+            # Through the FAQ store: examples on an imported entry must not mark its text as
+            # staff-edited, or later imports from the city would stop updating it.
+            entry, _changed = faq_store.edit_entry(session, intent_id, add_examples=wordings, by=by)
+            resolved_as = entry.id
+        elif intent_id is not None:
             if known_intents is not None and intent_id not in known_intents:
                 raise ResolveError(f"unknown intent {intent_id}")
             for text in wordings:
                 session.add(IntentExample(intent_id=intent_id, text=text, added_by=by, created_at=now))
-        bump_catalog_version(session)
-        resolved_as = intent_id
-    else:
-        resolved_as = "ignored"
+            bump_catalog_version(session)
+            resolved_as = intent_id
+        else:
+            resolved_as = "ignored"
+    except faq_store.FaqError as e:
+        raise ResolveError(str(e)) from e
     session.execute(
         update(MessageLog)
         .where(MessageLog.id.in_(group.log_ids))

@@ -90,8 +90,5 @@ def _resolve(args: argparse.Namespace) -> int:
     except ResolveError as e:
         print(str(e), file=sys.stderr)
         return 1
-    except ValueError as e:  # e.g. an invalid FAQ id or empty answer from the FAQ store
-        print(str(e), file=sys.stderr)
-        return 1
     print(f"resolved group {group.id} ({group.size} messages)")
     return 0

@@ -82,3 +82,21 @@ def test_picking_a_suggestion_starts_it_and_labels_the_question(nothing_matches,
     with db.session() as s:
         row = s.scalars(select(MessageLog).where(MessageLog.text == "我想找人幫忙")).one()
         assert (row.decision, row.intent) == ("picked", "human_agent")
+
+
+def test_a_group_becomes_a_new_faq_entry_the_bot_then_answers(
+    nothing_matches, engine, db, monkeypatch, database_url, capsys
+):
+    for n, text in enumerate(["市民卡遺失怎麼補辦", "市民卡掉了怎麼辦"]):
+        say(engine, text, user=f"console:v{n}")
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert cli(["unanswered", "--json"]) == 0
+    [group] = json.loads(capsys.readouterr().out)
+    answer = "市民卡遺失請攜帶身分證件至各區公所或市民卡服務中心辦理補發。"
+    args = ["unanswered", "resolve", str(group["group"]), "--faq-question", "市民卡遺失怎麼補辦？"]
+    assert cli([*args, "--by", "staff"]) == 2  # an answer is required
+    assert cli([*args, "--faq-answer", answer, "--faq-id", "faq.citizen_card_lost", "--by", "staff"]) == 0
+    monkeypatch.undo()  # the real matcher from here on
+    engine.matchers._checked_at = 0.0  # next message re-reads the catalog version
+    out = "\n".join(r.text for r in say(engine, "市民卡掉了怎麼辦", user="console:w1") if isinstance(r, Text))
+    assert answer in out
