@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
 from sqlalchemy import select
 
-from bot.models import CatalogVersion, FaqEntry
+from bot.models import CatalogVersion, FaqEntry, IntentExample
 
 from .catalog import Intent, faq_intent, load_builtin_intents
 from .matcher import Matcher
@@ -32,8 +33,19 @@ def bump_catalog_version(session) -> None:
 
 def faq_intents(session) -> list[Intent]:
     rows = session.scalars(select(FaqEntry).where(FaqEntry.active.is_(True)).order_by(FaqEntry.id))
+    return [faq_intent(r.id, r.question, r.answer, r.examples or (), url=r.url, organ=r.organ) for r in rows]
+
+
+def with_staff_examples(session, builtin: list[Intent]) -> list[Intent]:
+    """Built-in intents plus the phrasings staff taught them (from the unanswered log)."""
+    taught: dict[str, list[str]] = {}
+    for intent_id, text in session.execute(select(IntentExample.intent_id, IntentExample.text)):
+        taught.setdefault(intent_id, []).append(text)
+    if not taught:
+        return builtin
     return [
-        faq_intent(r.id, r.question, r.answer, r.examples or (), url=r.url, organ=r.organ) for r in rows
+        dataclasses.replace(i, examples=(*i.examples, *taught[i.id])) if i.id in taught else i
+        for i in builtin
     ]
 
 
@@ -68,5 +80,5 @@ class MatcherProvider:
     def _refresh(self, session) -> None:
         version = catalog_version(session)
         if self._matcher is None or version != self._version:
-            self._matcher = Matcher([*self._builtin, *faq_intents(session)])
+            self._matcher = Matcher([*with_staff_examples(session, self._builtin), *faq_intents(session)])
             self._version = version

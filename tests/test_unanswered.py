@@ -59,6 +59,11 @@ def test_fallbacks_are_grouped_and_resolved_into_examples(nothing_matches, engin
     assert cli(["unanswered", "--json"]) == 0
     left = json.loads(capsys.readouterr().out)
     assert [g["count"] for g in left] == [2]
+    # The taught wordings reach the real matcher without a restart.
+    monkeypatch.undo()
+    engine.matchers._checked_at = 0.0
+    with db.session() as s:
+        assert engine.matchers.get(s).match("市民卡掉了怎麼辦").intent == "human_agent"
 
 
 def test_suggestions_then_none_of_these_then_rephrase(nothing_matches, engine, db):
