@@ -20,6 +20,23 @@ class Intent:
     organ: str | None = None  # FAQ only: the agency that answers
     # Built-in intents may name words that, alone, strongly point at them.
     keywords: tuple[str, ...] = field(default=())
+    # Cues: each is a tuple of word groups; a message with a word of every group is a
+    # clear request for this intent (路燈 + 不亮), scored `score` at least.
+    cues: tuple[Cue, ...] = field(default=())
+    # Slots whose mere presence points here (case_number → petition_status), with a score.
+    slot_cues: tuple[tuple[str, float], ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Cue:
+    groups: tuple[tuple[str, ...], ...]
+    score: float = 85.0
+
+
+def _cue(item) -> Cue:
+    if isinstance(item, dict):
+        return Cue(tuple(tuple(str(w) for w in g) for g in item["groups"]), float(item.get("score", 85.0)))
+    return Cue(tuple(tuple(str(w) for w in g) for g in item))
 
 
 def load_builtin_intents() -> list[Intent]:
@@ -43,9 +60,22 @@ def load_builtin_intents() -> list[Intent]:
                     title=item.get("title", intent_id),
                     examples=tuple(item.get("examples", [])),
                     keywords=tuple(item.get("keywords", [])),
+                    cues=tuple(_cue(c) for c in item.get("cues", [])),
+                    slot_cues=tuple((str(k), float(v)) for k, v in (item.get("slot_cues") or {}).items()),
                 )
             )
     return intents
+
+
+def load_out_of_scope() -> tuple[str, ...]:
+    """Examples of messages no service answers (`out_of_scope:` lists in builtin/*.yaml)."""
+    examples: list[str] = []
+    folder = resources.files("intents") / "builtin"
+    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+        if entry.name.endswith(".yaml"):
+            doc = yaml.safe_load(entry.read_text(encoding="utf-8")) or {}
+            examples.extend(str(e) for e in doc.get("out_of_scope", []))
+    return tuple(examples)
 
 
 def faq_intent(

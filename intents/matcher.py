@@ -1,20 +1,32 @@
 """Intent matching: score every intent against the message, decide, extract slots.
 
-Scoring is rapidfuzz over normalized examples, narrowed first by a character
-bigram index so the cost grows slowly with the FAQ catalog.
+1. The message is normalized (`normalize.py`) into a key.
+2. A character n-gram inverted index with IDF weights narrows thousands of
+   examples (built-in ones, FAQ questions) to a few dozen candidates, so the cost
+   grows slowly with the FAQ catalog.
+3. Each candidate gets a similarity: rapidfuzz's ratio (order-aware edit
+   similarity) blended with an IDF-weighted n-gram overlap (which characters
+   matter). An intent's score is its best example's.
+4. Built-in cues (a street thing AND a fault…) set a floor for built-in intents;
+   a close built-in intent wins over an FAQ; the out-of-scope examples act as a
+   pseudo-intent whose win means fallback.
+5. Decision: below THRESHOLD → fallback; runner-up within MARGIN → clarify.
 """
 
 from __future__ import annotations
 
+import heapq
+import math
+import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from rapidfuzz import fuzz
 
-from .catalog import Intent
-from .normalize import fold, normalize
+from .catalog import Intent, load_out_of_scope
+from .normalize import ALL_STEPS, Steps, fold, normalize_pair
 from .slots import extract_slots
 
 Decision = Literal["answer", "clarify", "fallback"]
@@ -23,6 +35,34 @@ Decision = Literal["answer", "clarify", "fallback"]
 # when the runner-up is within MARGIN of the best, it asks which one was meant.
 THRESHOLD = 62.0
 MARGIN = 4.0
+# Below the threshold, intents scoring at least this are offered as "did you mean".
+SUGGEST = 45.0
+# A built-in intent this close to a winning FAQ entry wins instead: services first.
+BUILTIN_EDGE = 6.0
+# How many examples the n-gram index hands to rapidfuzz.
+CANDIDATES = 40
+# Weight of the order-aware rapidfuzz ratio against the IDF n-gram overlap.
+FUZZ_WEIGHT = 0.5
+# FAQ answers count for this much of an FAQ intent's score (questions count most).
+ANSWER_WEIGHT = 0.0
+
+NONE = "none"  # the out-of-scope pseudo-intent; never leaves the matcher
+
+
+@dataclass(frozen=True)
+class Options:
+    """Parts of the matcher that the ablation switches off one at a time."""
+
+    steps: Steps = ALL_STEPS
+    cues: bool = True
+    index: bool = True  # False: rapidfuzz on every example (slow, for comparison)
+    out_of_scope: bool = True
+    builtin_priority: bool = True
+    answer_weight: float = ANSWER_WEIGHT
+    fuzz_weight: float = FUZZ_WEIGHT
+
+
+DEFAULT_OPTIONS = Options()
 
 
 @dataclass(frozen=True)
@@ -45,70 +85,199 @@ class Verdict:
         }
 
 
-def _bigrams(key: str) -> set[str]:
-    if len(key) < 2:
-        return {key} if key else set()
-    return {key[i : i + 2] for i in range(len(key) - 1)}
+def grams(key: str) -> set[str]:
+    """Character unigrams and bigrams: Chinese needs no word segmentation for this."""
+    out = set(key)
+    out.discard(" ")
+    out.update(key[i : i + 2] for i in range(len(key) - 1))
+    return out
+
+
+def _has_word(key: str, word: str) -> bool:
+    if word.isascii():  # English words stand alone: "street" holds "tree"
+        return re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", key) is not None
+    return word in key
 
 
 class Matcher:
-    def __init__(self, intents: Iterable[Intent], threshold: float = THRESHOLD, margin: float = MARGIN):
+    def __init__(
+        self,
+        intents: Iterable[Intent],
+        threshold: float = THRESHOLD,
+        margin: float = MARGIN,
+        out_of_scope: Iterable[str] | None = None,
+        options: Options = DEFAULT_OPTIONS,
+    ):
         self.intents: dict[str, Intent] = {}
         self.threshold = threshold
         self.margin = margin
+        self.options = options
+        steps = options.steps
+        self._normalize: Callable[[str], str] = lambda t: normalize_pair(t, steps)[1]
+        # Cues read the message before template stripping: 想問律師 keeps its 問.
+        self._cue_key: Callable[[str], str] = lambda t: normalize_pair(t, steps)[0]
         self._keys: list[str] = []
         self._owner: list[str] = []
-        self._index: dict[str, list[int]] = defaultdict(list)
+        self._weight: list[float] = []  # total IDF of each example's grams
+        self._grams: list[set[str]] = []
+        self._postings: dict[str, list[int]] = defaultdict(list)
+        self._answer_postings: dict[str, list[str]] = defaultdict(list)
+        self._answer_weight: dict[str, float] = {}
+        self._slot_cues: list[tuple[str, str, float]] = []
+        self._cues: list[tuple[str, list[tuple[list[str], ...]], list[float]]] = []
+
         for intent in intents:
-            if intent.id in self.intents:
+            if intent.id in self.intents or intent.id == NONE:
                 raise ValueError(f"duplicate intent id {intent.id!r}")
             self.intents[intent.id] = intent
             for example in intent.examples:
-                key = normalize(example)
-                if not key:
-                    continue
-                n = len(self._keys)
-                self._keys.append(key)
-                self._owner.append(intent.id)
-                for gram in _bigrams(key):
-                    self._index[gram].append(n)
+                self._add(example, intent.id)
+            if intent.kind == "faq" and intent.answer and options.answer_weight > 0:
+                for g in grams(self._normalize(intent.answer[:400])):
+                    self._answer_postings[g].append(intent.id)
+            if options.cues:
+                self._slot_cues.extend((intent.id, slot, score) for slot, score in intent.slot_cues)
+            if intent.cues and options.cues:
+                groups = [
+                    tuple([self._cue_key(w) for w in group] for group in cue.groups) for cue in intent.cues
+                ]
+                self._cues.append((intent.id, groups, [cue.score for cue in intent.cues]))
+        if options.out_of_scope:
+            for example in load_out_of_scope() if out_of_scope is None else out_of_scope:
+                self._add(example, NONE)
 
-    def _candidates(self, key: str) -> Iterable[int]:
-        grams = _bigrams(key)
-        hits: dict[int, int] = defaultdict(int)
-        for gram in grams:
-            for n in self._index.get(gram, ()):
-                hits[n] += 1
-        if not hits:
-            return ()
-        # Keep the examples sharing the most bigrams; rapidfuzz then ranks them.
-        ranked = sorted(hits.items(), key=lambda kv: -kv[1])[:200]
-        return [n for n, _ in ranked]
+        n = max(len(self._keys), 1)
+        self._idf = {g: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for g, p in self._postings.items()}
+        self._weight = [sum(self._idf[g] for g in gs) or 1.0 for gs in self._grams]
+        self._answer_idf = {
+            g: math.log(1 + (len(self.intents) - len(p) + 0.5) / (len(p) + 0.5))
+            for g, p in self._answer_postings.items()
+        }
+        # Grams too common to narrow anything are not walked at query time.
+        self._max_postings = max(200, n // 10)
 
-    def scores(self, key: str) -> list[tuple[str, float]]:
+    def _add(self, example: str, owner: str) -> None:
+        key = self._normalize(example)
+        if not key:
+            return
+        n = len(self._keys)
+        self._keys.append(key)
+        self._owner.append(owner)
+        gs = grams(key)
+        self._grams.append(gs)
+        for g in gs:
+            self._postings[g].append(n)
+
+    # --- scoring ----------------------------------------------------------------
+    def _overlap(self, key: str, key_grams: set[str]) -> tuple[dict[int, float], float]:
+        """IDF mass shared by the key and the examples found through its rarer grams."""
+        shared: dict[int, float] = defaultdict(float)
+        total = 0.0
+        unseen = math.log(1 + len(self._keys))  # a gram no example has: as rare as it gets
+        limit = self._max_postings if self.options.index else len(self._keys) + 1
+        for g in key_grams:
+            idf = self._idf.get(g)
+            if idf is None:
+                total += unseen
+                continue
+            total += idf
+            postings = self._postings[g]
+            # Common grams (的, 我要) narrow nothing: the exact overlap is computed later.
+            if len(postings) > limit or (len(g) == 1 and len(key) > 3 and len(postings) > 30):
+                continue
+            for n in postings:
+                shared[n] += idf
+        return shared, total or 1.0
+
+    def _similarity(self, key: str, n: int, shared: float, total: float) -> float:
+        example = self._keys[n]
+        qcov = shared / total
+        ecov = shared / self._weight[n]
+        overlap = 2 * qcov * ecov / (qcov + ecov) if qcov + ecov else 0.0
+        w = self.options.fuzz_weight
+        return w * fuzz.ratio(key, example) + (1 - w) * 100.0 * overlap
+
+    def scores(self, key: str, cue_key: str | None = None) -> list[tuple[str, float]]:
+        """Every intent with a candidate example or a cue (NONE included), best first."""
+        if not key:
+            return []
+        cue_key = key if cue_key is None else cue_key
+        key_grams = grams(key)
+        shared, total = self._overlap(key, key_grams)
+        weight = self._weight
+        if self.options.index:
+            candidates = heapq.nlargest(CANDIDATES, shared, key=lambda n: shared[n] / math.sqrt(weight[n]))
+        else:
+            candidates = range(len(self._keys))
+        idf = self._idf
         best: dict[str, float] = {}
-        for n in self._candidates(key):
-            example = self._keys[n]
-            score = max(
-                fuzz.ratio(key, example),
-                # A short example wholly inside a longer message still counts, a little less.
-                fuzz.partial_ratio(key, example) * 0.9 if len(example) >= 2 else 0.0,
-            )
+        for n in candidates:
+            mass = sum(idf[g] for g in key_grams & self._grams[n])
+            score = self._similarity(key, n, mass, total)
             owner = self._owner[n]
             if score > best.get(owner, 0.0):
                 best[owner] = score
+        if self._answer_postings:
+            self._add_answers(key, best, total)
+        if self._cues:
+            for intent_id, cues, cue_scores in self._cues:
+                for groups, cue_score in zip(cues, cue_scores, strict=True):
+                    if all(any(w and _has_word(cue_key, w) for w in group) for group in groups):
+                        best[intent_id] = max(best.get(intent_id, 0.0), cue_score)
         return sorted(best.items(), key=lambda kv: -kv[1])
 
+    def _apply_slot_cues(
+        self, ranked: list[tuple[str, float]], slots: dict[str, str]
+    ) -> list[tuple[str, float]]:
+        best = dict(ranked)
+        for intent_id, slot, score in self._slot_cues:
+            if slot in slots:
+                best[intent_id] = max(best.get(intent_id, 0.0), score)
+        return sorted(best.items(), key=lambda kv: -kv[1])
+
+    def _add_answers(self, key: str, best: dict[str, float], total: float) -> None:
+        """Question-over-answer weighting: the answer text adds a little to an FAQ's score."""
+        mass: dict[str, float] = defaultdict(float)
+        for g in grams(key):
+            for intent_id in self._answer_postings.get(g, ()):
+                mass[intent_id] += self._answer_idf[g]
+        weight = self.options.answer_weight
+        for intent_id, m in mass.items():
+            if intent_id in best:
+                best[intent_id] = min(100.0, best[intent_id] + weight * 100.0 * m / total)
+
     def match(self, text: str) -> Verdict:
-        key = normalize(text)
+        key = self._normalize(text)
         slots = extract_slots(fold(text), key)
-        ranked = self.scores(key) if key else []
-        if not ranked or ranked[0][1] < self.threshold:
-            top = ranked[0][1] if ranked else 0.0
-            return Verdict(text, key, "fallback", top, "fallback", slots, tuple(ranked[:3]))
-        intent, score = ranked[0]
-        alternatives = tuple(ranked[1:4])
+        ranked = self.scores(key, self._cue_key(text) if self._cues else None)
+        if self._slot_cues and slots:
+            ranked = self._apply_slot_cues(ranked, slots)
+        none_score = 0.0
+        real: list[tuple[str, float]] = []
+        for intent_id, score in ranked:
+            if intent_id == NONE:
+                none_score = max(none_score, score)
+            else:
+                real.append((intent_id, score))
+        promoted = False
+        if self.options.builtin_priority and real and self.intents[real[0][0]].kind == "faq":
+            # Services first: a built-in intent close behind an FAQ entry takes its place.
+            for i, (intent_id, score) in enumerate(real[1:], start=1):
+                if self.intents[intent_id].kind == "builtin":
+                    if score >= real[0][1] - BUILTIN_EDGE and score >= self.threshold:
+                        real.insert(0, real.pop(i))
+                        promoted = True
+                    break
+        if not real or real[0][1] < self.threshold or none_score >= real[0][1]:
+            top = real[0][1] if real else 0.0
+            # Only near misses are worth offering as "did you mean": chit-chat (the
+            # out-of-scope examples won) needs a score above the threshold.
+            floor = self.threshold if none_score >= top else SUGGEST
+            near = tuple((i, s) for i, s in real[:3] if s >= floor)
+            return Verdict(text, key, "fallback", top, "fallback", slots, near)
+        intent, score = real[0]
+        alternatives = tuple(real[1:4])
         decision: Decision = "answer"
-        if alternatives and score - alternatives[0][1] < self.margin:
+        if alternatives and not promoted and score - alternatives[0][1] < self.margin:
             decision = "clarify"
         return Verdict(text, key, intent, score, decision, slots, alternatives)

@@ -10,8 +10,25 @@ import data
 from .normalize import fold
 
 # Short district names that are also everyday words (大樹 "big tree", 橋頭 "bridge
-# end", 新興 "emerging"...): recognised only with 區 or when they are the whole message.
-AMBIGUOUS_SHORT = {"大樹", "橋頭", "新興", "大社", "永安", "三民", "內門", "前金", "林園", "美濃", "鳥松", "田寮"}
+# end", 新興 "emerging", 桃源 "paradise", 彌陀 as in 阿彌陀佛...): recognised only with
+# 區/鄉/鎮, as the whole message, or followed by a word that names a place (大樹那邊).
+AMBIGUOUS_SHORT = {
+    "大樹",
+    "橋頭",
+    "新興",
+    "永安",
+    "內門",
+    "湖內",
+    "桃源",
+    "彌陀",
+    "杉林",
+    "茂林",
+    "田寮",
+    "大社",
+}
+_PLACE_AFTER = ("那邊", "這邊", "那裡", "這裡", "那里", "一帶", "附近", "地區", "市區")
+# A short name followed by 路/街 is a road named after the district (三民路 is in 苓雅區).
+_ROAD_AFTER = ("路", "街", "主義")
 
 # Historic and colloquial names residents still use.
 DISTRICT_ALIASES = {
@@ -38,18 +55,69 @@ DISTRICT_ALIASES = {
     "高雄機場": "小港區",
 }
 
+# Words looked for in the normalized key (synonyms.yaml already mapped 街燈 → 路燈,
+# 窟窿 → 坑洞, 紅綠登 → 紅綠燈…).
 CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
-    "pothole": ("坑洞", "路面不平", "道路不平", "馬路不平", "路不平", "路面破", "路面凹", "路面坑", "柏油", "路破", "凹陷", "坑"),
-    "streetlight": ("路燈", "燈不亮", "燈壞", "燈沒亮", "燈熄", "燈閃", "燈一直閃", "照明", "燈泡"),
+    "pothole": (
+        "坑洞",
+        "路面不平",
+        "道路不平",
+        "馬路不平",
+        "路不平",
+        "路面破",
+        "路面凹",
+        "路面坑",
+        "路面下陷",
+        "路面塌",
+        "路面隆起",
+        "塌陷",
+        "龜裂",
+        "柏油",
+        "路破",
+        "凹陷",
+        "凹下",
+        "坑",
+        "洞",
+    ),
+    "streetlight": (
+        "路燈",
+        "燈不亮",
+        "燈壞",
+        "燈沒亮",
+        "燈熄",
+        "燈閃",
+        "燈一直閃",
+        "照明",
+        "燈泡",
+        "街的燈",
+        "那支燈",
+        "的燈壞",
+    ),
     "traffic_signal": ("紅綠燈", "號誌", "紅燈", "綠燈", "黃燈", "行人燈", "小綠人", "signal"),
-    "fallen_tree": ("路樹", "倒樹", "樹倒", "樹木", "樹枝", "斷枝", "樹幹", "倒塌的樹", "大樹倒", "樹", "tree"),
+    "fallen_tree": (
+        "路樹",
+        "倒樹",
+        "樹倒",
+        "樹木",
+        "樹枝",
+        "斷枝",
+        "樹幹",
+        "倒塌的樹",
+        "大樹倒",
+        "樹",
+        "tree",
+    ),
 }
+# Said of a road without naming a lamp, signal or tree, these still mean the surface.
+WEAK_POTHOLE_WORDS = ("凹", "陷", "鋪平", "補好", "不平", "路面", "道路", "馬路")
 # Order matters where words overlap: 紅綠燈 must win over 路燈-ish "燈" words.
 CATEGORY_ORDER = ("traffic_signal", "pothole", "fallen_tree", "streetlight")
 
 CASE_NUMBER = re.compile(r"(?<![0-9a-z])([pd])[-\s]?(\d{4})[-\s]?(\d{6})(?![0-9])", re.IGNORECASE)
 # Other systems' numbers (1999, 市長信箱): 8 to 16 digits, possibly with dashes.
-FOREIGN_CASE_NUMBER = re.compile(r"(?<![0-9])(\d{3,5}-?\d{4,11})(?![0-9])")
+FOREIGN_CASE_NUMBER = re.compile(r"(?<![0-9])(\d{3,5}[-\s]?\d{4,11})(?![0-9])")
+# Phone numbers are not case numbers: mobile 09xx-xxxxxx, landline 07-xxxxxxx.
+PHONE_NUMBER = re.compile(r"^(09\d{2}-?\d{6}|0\d{1,2}-?\d{6,8})$")
 
 
 @lru_cache(maxsize=1)
@@ -65,32 +133,50 @@ def _district_patterns() -> list[tuple[str, str, bool]]:
     return forms
 
 
+@lru_cache(maxsize=1)
+def _district_regex() -> tuple[re.Pattern[str], dict[str, tuple[str, bool]]]:
+    forms = _district_patterns()  # longest first, so the alternation prefers 鳳山區 to 鳳山
+    table = {form: (name, needs_context) for form, name, needs_context in reversed(forms)}
+    return re.compile("|".join(re.escape(f) for f, _, _ in forms)), table
+
+
 def extract_district(folded: str) -> str | None:
     """The first district named in already folded text, as the city writes it (e.g. 鳳山區)."""
-    best: tuple[int, str] | None = None
-    for form, name, needs_context in _district_patterns():
-        start = folded.find(form)
-        if start < 0:
-            continue
-        if needs_context and folded != form:
-            continue
-        if best is None or start < best[0]:
-            best = (start, name)
-    return best[1] if best else None
-
-
-def _has_word(text: str, word: str) -> bool:
-    if word.isascii():  # English words must stand alone: "street" holds "tree"
-        return re.search(rf"(?<![a-z]){re.escape(word)}", text) is not None
-    return word in text
+    pattern, table = _district_regex()
+    pos = 0
+    while (m := pattern.search(folded, pos)) is not None:
+        form = m.group(0)
+        name, needs_context = table[form]
+        after = folded[m.end() :]
+        if form != name[:-1]:
+            return name  # a full name or an alias
+        # A short name followed by 路/街 is a road named after a district (三民路 is in 苓雅區).
+        if not after.startswith(_ROAD_AFTER) and (
+            not needs_context or folded == form or after.startswith(_PLACE_AFTER)
+        ):
+            return name
+        pos = m.start() + 1
+    return None
 
 
 def extract_category(key: str) -> str | None:
-    """The dispatch category named in normalized text (synonyms already applied)."""
-    for category in CATEGORY_ORDER:
-        if any(_has_word(key, word) for word in CATEGORY_WORDS[category]):
-            return category
-    return None
+    """The dispatch category named in normalized text (synonyms already applied).
+
+    The first thing named wins (颱風把樹吹倒壓到路燈 is a fallen tree); at the same
+    place CATEGORY_ORDER decides."""
+    best: tuple[int, int, str] | None = None
+    for rank, category in enumerate(CATEGORY_ORDER):
+        for word in CATEGORY_WORDS[category]:
+            if word.isascii():
+                m = re.search(rf"(?<![a-z]){re.escape(word)}", key)
+                start = m.start() if m else -1
+            else:
+                start = key.find(word)
+            if start >= 0 and (best is None or (start, rank) < best[:2]):
+                best = (start, rank, category)
+    if best is None and any(word in key for word in WEAK_POTHOLE_WORDS):
+        return "pothole"
+    return best[2] if best else None
 
 
 def extract_case_number(folded: str) -> str | None:
@@ -98,10 +184,18 @@ def extract_case_number(folded: str) -> str | None:
     m = CASE_NUMBER.search(folded)
     if m:
         return f"{m.group(1).upper()}{m.group(2)}-{m.group(3)}"
-    m = FOREIGN_CASE_NUMBER.search(folded)
-    if m and len(m.group(1).replace("-", "")) >= 8:
-        return m.group(1)
+    for m in FOREIGN_CASE_NUMBER.finditer(folded):
+        number = re.sub(r"\s", "-", m.group(1))
+        if len(number.replace("-", "")) >= 8 and not PHONE_NUMBER.match(number):
+            return number
     return None
+
+
+def _without_districts(text: str) -> str:
+    for d in data.districts():
+        if d.name in text:
+            text = text.replace(d.name, " ")
+    return text
 
 
 def extract_slots(folded: str, key: str | None = None) -> dict[str, str]:
@@ -109,7 +203,8 @@ def extract_slots(folded: str, key: str | None = None) -> dict[str, str]:
     slots: dict[str, str] = {}
     if district := extract_district(folded):
         slots["district"] = district
-    if category := extract_category(key if key is not None else folded):
+    # District names hold category words (大樹區, 鳥松區): not a fallen tree.
+    if category := extract_category(_without_districts(key if key is not None else folded)):
         slots["category"] = category
     if case_number := extract_case_number(folded):
         slots["case_number"] = case_number

@@ -1,0 +1,56 @@
+"""Normalization: width, script, emoji, templates, synonyms and homophone repair."""
+
+from __future__ import annotations
+
+import pytest
+
+from intents.normalize import Steps, fold, normalize, normalize_with
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ＡＢＣ１２３", "abc123"),  # full-width letters and digits
+        ("Ｄ２０２６－０００１２３", "d2026 000123"),  # full-width dash becomes a separator
+        ("路灯坏了", "路燈壞了"),  # simplified → traditional
+        ("路燈壞了😡😡！！", "路燈壞了"),  # emoji and punctuation go
+        ("Street  Light 壞了", "street light壞了"),  # case; spaces only between ASCII words
+        ("  我要　連署  ", "我要連署"),  # ideographic space
+    ],
+)
+def test_fold(text, expected):
+    assert fold(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("我家巷口的路登壞了", "我家巷口的路燈壞了"),
+        ("紅綠登壞掉了", "紅綠燈壞了"),
+        ("路面有坑動", "路面有坑洞"),
+        ("请问有免费的法律咨询吗？谢谢", "有免費的法律諮詢"),
+        ("the street light is broken", "the路燈is壞"),
+        ("a fallen tree on the street", "a倒樹on the street"),  # "street" holds "tree"
+        ("街燈不會亮啦", "路燈不會亮"),
+        ("窟窿", "坑洞"),
+    ],
+)
+def test_normalize(text, expected):
+    assert normalize(text) == expected
+
+
+def test_homophone_repair_needs_a_shared_character():
+    # 授予 sounds like 手語 and 服役 like 附議, but share no character: untouched.
+    assert normalize("授予學位") == "授予學位"
+    assert normalize("我要服役") == "我要服役"
+
+
+def test_each_step_can_be_switched_off():
+    text = "請問路登壞了嗎"
+    assert normalize_with(text, Steps(templates=False)) == "請問路燈壞了嗎"
+    assert normalize_with(text, Steps(pinyin=False)) == "路登壞了"
+    assert normalize_with("窟窿", Steps(synonyms=False)) == "窟窿"
+
+
+def test_greeting_alone_normalizes_to_nothing():
+    assert normalize("您好，謝謝！") == ""

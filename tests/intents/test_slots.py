@@ -1,0 +1,93 @@
+"""Slots: case numbers, districts (full and short names, landmarks), dispatch categories."""
+
+from __future__ import annotations
+
+import pytest
+
+import data
+from intents.normalize import fold, normalize
+from intents.slots import AMBIGUOUS_SHORT, extract_slots
+
+
+def slots(text: str) -> dict[str, str]:
+    return extract_slots(fold(text), normalize(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("我的案件D2026-000123現在進度如何", "D2026-000123"),
+        ("查一下p2026-000045謝謝", "P2026-000045"),
+        ("案件編號d2026000777處理狀況", "D2026-000777"),
+        ("案號Ｄ２０２６－０００１２３的進度", "D2026-000123"),
+        ("幫我看看 D-2026-000999 好嗎", "D2026-000999"),
+        ("my case number is P2026-000777.", "P2026-000777"),
+        ("1999的案號是 11203150001", "11203150001"),
+    ],
+)
+def test_case_number_inside_sentences(text, number):
+    assert slots(text)["case_number"] == number
+
+
+@pytest.mark.parametrize("text", ["電話0912345678請回電", "打07-3373686", "123456", "D2026-12"])
+def test_phone_numbers_and_fragments_are_not_case_numbers(text):
+    assert "case_number" not in slots(text)
+
+
+def test_every_district_by_full_name():
+    names = [d.name for d in data.districts()]
+    assert len(names) == 38
+    for name in names:
+        assert slots(f"{name}中正路的路燈壞了")["district"] == name
+
+
+def test_every_district_by_short_name():
+    for d in data.districts():
+        text = f"{d.short}那邊的路燈壞了"  # "那邊" makes even 大樹/橋頭 a place
+        assert slots(text)["district"] == d.name, text
+        if d.short not in AMBIGUOUS_SHORT:
+            assert slots(f"{d.short}有路燈壞了")["district"] == d.name
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["有棵大樹倒在路中間", "橋頭的紅綠燈壞了好久", "新興產業的法律問題", "永安街的路燈壞了", "三民路有坑洞"],
+)
+def test_ambiguous_short_names_and_road_names_are_not_districts(text):
+    assert "district" not in slots(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "district"),
+    [
+        ("鳳山市五甲路路燈不亮", "鳳山區"),
+        ("衛武營旁邊有倒樹", "鳳山區"),
+        ("駁二附近的紅綠燈", "鹽埕區"),
+        ("大樹區的路燈壞了", "大樹區"),
+        ("橋頭區有坑洞", "橋頭區"),
+        ("大樹", "大樹區"),
+        ("高雄市苓雅区的路灯", "苓雅區"),
+    ],
+)
+def test_aliases_and_landmarks(text, district):
+    assert slots(text)["district"] == district
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("馬路破一個大洞", "pothole"),
+        ("路面有坑動", "pothole"),
+        ("路登不亮", "streetlight"),
+        ("紅綠燈一直閃黃燈", "traffic_signal"),
+        ("紅綠登壞掉", "traffic_signal"),
+        ("颱風把樹吹倒壓到路燈", "fallen_tree"),
+        ("大樹區的路燈壞了", "streetlight"),  # 大樹區 is a place, not a tree
+        ("the traffic light is broken", "traffic_signal"),
+        ("pothole on the street", "pothole"),
+        ("tree down on the road", "fallen_tree"),
+        ("道路施工完路面沒鋪平", "pothole"),
+    ],
+)
+def test_category(text, category):
+    assert slots(text).get("category") == category
