@@ -122,3 +122,47 @@ def db(app) -> Database:
 @pytest.fixture
 def engine(app):
     return app.extensions["citizenbot"]["engine"]
+
+
+# --- LINE: a fake Messaging API on loopback and signed webhook bodies -----------------------
+
+
+@pytest.fixture
+def fake_line():
+    """A fake LINE Messaging API on 127.0.0.1 (see tests/fakeline.py)."""
+    from tests.fakeline import FakeLine
+
+    with FakeLine(access_token=ACCESS_TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+def line_app(make_app, fake_line):
+    """An app whose Messaging API calls go to the fake LINE server."""
+    return make_app(line_api_base_url=fake_line.url, line_data_api_base_url=fake_line.url)
+
+
+def sign_body(body: bytes, secret: str = CHANNEL_SECRET) -> str:
+    """X-Line-Signature: base64 of the HMAC-SHA256 of the raw body with the channel secret."""
+    import base64
+    import hashlib
+    import hmac
+
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def post_webhook(client, payload, secret: str = CHANNEL_SECRET, signature: str | None = None):
+    """POST a webhook body (dict, str or bytes) to /callback, signed unless a signature is given."""
+    import json
+
+    if isinstance(payload, bytes):
+        body = payload
+    elif isinstance(payload, str):
+        body = payload.encode()
+    else:
+        body = json.dumps(payload, ensure_ascii=False).encode()
+    headers = {"Content-Type": "application/json"}
+    sig = sign_body(body, secret) if signature is None else signature
+    if sig:
+        headers["X-Line-Signature"] = sig
+    return client.post("/callback", data=body, headers=headers)

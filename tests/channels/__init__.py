@@ -1,0 +1,1 @@
+"""Tests of the channels (LINE webhook and rendering, web chat)."""
