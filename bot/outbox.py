@@ -96,17 +96,16 @@ def notify(session: Session, user_key: str, replies: list[Reply]) -> None:
         from bot.channels.line_render import to_line_messages
 
         enqueue_push(session, ident, to_line_messages(replies))
-    elif channel == "web" and ident:
+    elif channel in ("web", "console") and ident:
+        # Held until that chat asks (the web page polls; the terminal checks at each prompt).
         _add(
             session,
-            channel="web",
+            channel=channel,
             kind="push",
             to=user_key,
             reply_token=None,
             messages=[reply_to_dict(r) for r in replies],
         )
-    elif channel == "console":
-        log.info("notification for a terminal user dropped (%d replies)", len(replies))
     else:
         log.warning("notification for unknown channel %r dropped", channel)
 

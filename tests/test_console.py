@@ -146,3 +146,13 @@ def test_cli_on_the_test_database(database_url, tmp_path):
     result = _run_cli(database_url, tmp_path, "轉真人\n")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "服務人員" in result.stdout
+
+
+def test_a_notification_reaches_the_terminal_once(app):
+    from bot import outbox
+
+    db = app.extensions["citizenbot"]["db"]
+    with db.session() as s:
+        outbox.notify(s, "console:t9", [Text("您的案件 D2026-000001 已完成處理。")])
+    _, out = chat(app, "選單\n選單\n", user="t9")
+    assert out.count("D2026-000001 已完成處理") == 1

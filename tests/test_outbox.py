@@ -205,7 +205,7 @@ def test_notify_routes_by_channel(svc, fake_line):
         outbox.notify(s, "console:me", replies)
     with svc["db"].session() as s:
         rows = {r.channel: r for r in s.scalars(select(OutboxMessage))}
-    assert set(rows) == {"line", "web"}
+    assert set(rows) == {"line", "web", "console"}
     line = rows["line"]
     assert (line.kind, line.to, line.reply_token) == ("push", "U-citizen", None)
     assert line.messages == to_line_messages(replies)
@@ -217,6 +217,7 @@ def test_notify_routes_by_channel(svc, fake_line):
     assert [p["to"] for p in fake_line.pushes] == ["U-citizen"]
     with svc["db"].session() as s:
         assert s.get(OutboxMessage, web.id).status == "pending"  # the web channel hands it out
+        assert s.get(OutboxMessage, rows["console"].id).status == "pending"  # so does the terminal
 
 
 def test_notify_rolls_back_with_its_cause(svc, fake_line):
