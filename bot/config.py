@@ -56,6 +56,11 @@ class Settings:
     # Seconds an idle conversation flow is kept before it expires.
     conversation_ttl: int = 24 * 3600
     staff_api_token: str | None = None
+    # Keys accepted by Open311 POST requests (OPEN311_API_KEYS, comma-separated).
+    open311_api_keys: tuple[str, ...] = ()
+    # Sign-language video meeting URL for this deployment ({room}: one room per session);
+    # None uses data/video_service.yaml.
+    video_meeting_url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -74,6 +79,8 @@ class Settings:
             outbox_worker=env.get("CITIZENBOT_OUTBOX_WORKER", "1") != "0",
             conversation_ttl=int(env.get("CITIZENBOT_CONVERSATION_TTL", str(24 * 3600))),
             staff_api_token=env.get("STAFF_API_TOKEN") or None,
+            open311_api_keys=tuple(k.strip() for k in env.get("OPEN311_API_KEYS", "").split(",") if k.strip()),
+            video_meeting_url=env.get("VIDEO_MEETING_URL") or None,
         )
 
     def with_overrides(self, **changes: Any) -> Settings:
