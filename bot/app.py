@@ -34,9 +34,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     registry = build_registry()
 
     from bot import outbox
+    from bot.line_api import LineApi
 
-    delivery = outbox.Delivery(db, settings)
-    engine = Engine(db, registry, matchers, settings, notify=outbox.notify)
+    line_api = LineApi(settings)
+    delivery = outbox.Delivery(db, settings, api=line_api)
+    engine = Engine(
+        db, registry, matchers, settings, notify=outbox.notify, fetch_content=line_api.get_content
+    )
 
     app.extensions["citizenbot"] = {
         "settings": settings,
@@ -45,12 +49,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         "matchers": matchers,
         "registry": registry,
         "delivery": delivery,
+        "line_api": line_api,
     }
 
     from bot.channels import line, web
 
     app.register_blueprint(line.bp)
     app.register_blueprint(web.bp)
+
+    from bot import open311, staff_api
+
+    app.register_blueprint(open311.bp)
+    app.register_blueprint(staff_api.bp)
 
     @app.get("/healthz")
     def healthz():

@@ -124,6 +124,8 @@ FEATURE_CLIS: list[str] = [
     "bot.proposals_cli",
     "bot.unanswered_cli",
     "bot.cases_cli",
+    "bot.legal_cli",
+    "bot.video_cli",
 ]
 
 

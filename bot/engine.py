@@ -143,8 +143,8 @@ class Engine:
                         return self._run(other, verdict.intent, msg, ctx, verdict)
                 return handler.reprompt(msg, ctx)
 
-        if msg.kind == "location":
-            return menu_replies.location_without_flow()
+        if msg.kind == "location" and msg.location is not None:
+            return menu_replies.location_without_flow(msg.location)
         if msg.kind == "image":
             return menu_replies.image_without_flow()
         if msg.kind != "text" or not (msg.text or "").strip():
@@ -178,8 +178,9 @@ class Engine:
         if handler is None or (intent_id.startswith("faq.") and intent_id not in ctx.matcher.intents):
             return self._miss(ctx)
         if verdict is None or verdict.intent != intent_id:
-            # Started from a button: a verdict of certainty, slots from the text if any.
-            slots = ctx.matcher.match(msg.text).slots if msg.text else {}
+            # Started from a button (a verdict of certainty) or a typed command. A button's
+            # label is ours, not the resident's words: slots come only from typed text.
+            slots = ctx.matcher.match(msg.text).slots if msg.text and msg.kind == "text" else {}
             verdict = Verdict(msg.text or "", "", intent_id, 100.0, "answer", slots)
         ctx.end()
         return self._run(handler, intent_id, msg, ctx, verdict)

@@ -4,16 +4,24 @@ from .base import Context, Handler, Registry, intent_choice, parse_postback, pos
 
 
 def build_registry() -> Registry:
+    from .dispatch import DispatchHandler
     from .faq import FaqHandler
     from .human_agent import HumanAgentHandler
+    from .legal_consultation import LegalConsultationHandler
+    from .petition_status import PetitionStatusHandler
     from .proposals import ProposalCosignHandler, ProposalSubmitHandler
+    from .sign_language import SignLanguageHandler
     from .upcoming import UpcomingHandler
 
     registry = Registry()
     registry.register(FaqHandler())
     registry.register(HumanAgentHandler())
+    registry.register(DispatchHandler())
+    registry.register(PetitionStatusHandler())
     registry.register(ProposalCosignHandler())
     registry.register(ProposalSubmitHandler())
+    registry.register(LegalConsultationHandler())
+    registry.register(SignLanguageHandler())
     registry.register(UpcomingHandler())
     return registry
 

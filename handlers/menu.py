@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.messages import Choice, Reply, Text
+from bot.messages import Choice, Location, Reply, Text
 
 from .base import intent_choice, postback
 
@@ -58,13 +58,30 @@ def unsupported_media() -> list[Reply]:
     return [Text("抱歉，我目前看不懂這類訊息。請用文字描述您的需求，或點選下方服務。", service_choices())]
 
 
-def location_without_flow() -> list[Reply]:
+def location_without_flow(location: Location) -> list[Reply]:
+    # The buttons carry the point, so the service they start need not ask for it again.
+    at = {
+        "lat": f"{location.latitude:.6f}",
+        "lng": f"{location.longitude:.6f}",
+        # Short enough that the postback stays within LINE's 300 characters once URL-encoded.
+        "address": (location.address or "")[:20] or None,
+    }
     return [
         Text(
             "收到您的位置。請問您想要：",
             (
-                intent_choice("通報這裡的路面問題", "dispatch_report"),
-                intent_choice("找最近的法律諮詢", "legal_consultation"),
+                Choice(
+                    "通報這裡的路面問題",
+                    text="通報這裡的路面問題",
+                    data=postback(intent="dispatch_report", **at),
+                    action="postback",
+                ),
+                Choice(
+                    "找最近的法律諮詢",
+                    text="找最近的法律諮詢",
+                    data=postback(intent="legal_consultation", **at),
+                    action="postback",
+                ),
                 Choice(label="都不是", data=postback(cmd="menu"), text="都不是", action="postback"),
             ),
         )
@@ -90,7 +107,9 @@ def _pick_choices(options: list[tuple[str, str]], log_id: int | None) -> tuple[C
         for label, intent in options
     ]
     choices.append(
-        Choice(label=NONE_OF_THESE, text=NONE_OF_THESE, data=postback(cmd="none", q=log_id), action="postback")
+        Choice(
+            label=NONE_OF_THESE, text=NONE_OF_THESE, data=postback(cmd="none", q=log_id), action="postback"
+        )
     )
     return tuple(choices)
 

@@ -50,3 +50,36 @@ def test_fallback_gets_firmer_and_resets(engine):
     say(engine, "選單")  # the menu is a fresh start
     again, _ = say(engine, "今天天氣如何")
     assert "不太明白" in again
+
+
+def test_a_location_sent_first_is_kept_by_the_service_chosen_next(engine):
+    from bot.messages import Location
+
+    user = "console:loc1"
+    replies = engine.handle(Message(user, "console", "location", location=Location(22.6208, 120.3120, "四維三路2號")))
+    report = next(c for c in replies[-1].choices if c.label == "通報這裡的路面問題")
+    assert len(report.data) <= 300
+    out = engine.handle(Message(user, "console", "postback", text=report.text, data=report.data))
+    with engine.db.session() as s:
+        conv = s.get(Conversation, user)
+        assert conv.flow == "dispatch_report"
+        assert (conv.data["latitude"], conv.data["longitude"]) == (22.6208, 120.312)
+        # The button's label (…路面問題) is not taken for the resident's choice of category.
+        assert conv.step == "category" and conv.data["category"] is None
+    assert [c.label for c in out[-1].choices] == ["路面坑洞", "路燈故障", "交通號誌故障", "路樹傾倒"]
+
+
+def test_nearest_legal_consultation_from_a_location_sent_first(engine):
+    from bot.messages import Cards, Location, Place
+
+    user = "console:loc2"
+    replies = engine.handle(Message(user, "console", "location", location=Location(22.6270, 120.3570)))
+    legal = next(c for c in replies[-1].choices if c.label == "找最近的法律諮詢")
+    out = engine.handle(Message(user, "console", "postback", text=legal.text, data=legal.data))
+    shown = " ".join(
+        [r.text for r in out if isinstance(r, Text)]
+        + [c.title for r in out if isinstance(r, Cards) for c in r.cards]
+        + [r.title for r in out if isinstance(r, Place)]
+    )
+    assert "鳳山區公所" in shown  # the site at that very point comes first
+    assert shown.index("鳳山區公所") < shown.index("四維")
