@@ -11,7 +11,6 @@ def build_registry() -> Registry:
     from .petition_status import PetitionStatusHandler
     from .proposals import ProposalCosignHandler, ProposalSubmitHandler
     from .sign_language import SignLanguageHandler
-    from .upcoming import UpcomingHandler
 
     registry = Registry()
     registry.register(FaqHandler())
@@ -22,7 +21,6 @@ def build_registry() -> Registry:
     registry.register(ProposalSubmitHandler())
     registry.register(LegalConsultationHandler())
     registry.register(SignLanguageHandler())
-    registry.register(UpcomingHandler())
     return registry
 
 

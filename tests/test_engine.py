@@ -83,3 +83,22 @@ def test_nearest_legal_consultation_from_a_location_sent_first(engine):
     )
     assert "鳳山區公所" in shown  # the site at that very point comes first
     assert shown.index("鳳山區公所") < shown.index("四維")
+
+
+def test_every_contract_intent_has_a_service():
+    from handlers import build_registry
+    from intents import load_builtin_intents
+
+    contract = {
+        "legal_consultation",
+        "petition_status",
+        "dispatch_report",
+        "proposal_cosign",
+        "proposal_submit",
+        "sign_language_video",
+        "human_agent",
+    }
+    registry = build_registry()
+    assert contract <= {i.id for i in load_builtin_intents()}
+    for intent_id in [*contract, "faq.hotline_1999", "faq.397220000A.13"]:
+        assert registry.for_intent(intent_id) is not None, intent_id
