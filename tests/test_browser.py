@@ -197,7 +197,8 @@ def test_resident_chats_with_keyboard_and_quick_replies(live_server, browser, db
     page.keyboard.type("22.62,120.31")
     page.keyboard.press("Enter")
     expect(page.locator(".msg.user").last).to_contain_text("22.62, 120.31")
-    expect(bot.last).to_contain_text("收到您的位置")
+    # 法律諮詢 was the last service chosen, and it offered 「離我最近」: the point goes there.
+    expect(bot.last).to_contain_text("最近的免費法律諮詢地點")
 
     page.screenshot(path=str(SCREENSHOT), full_page=False)
 
