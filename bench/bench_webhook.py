@@ -85,11 +85,25 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> Non
     raise SystemExit("server did not become healthy in time")
 
 
+def _empty_database(url: str) -> None:
+    """A PostgreSQL bench database starts empty, so `serve` migrates it from scratch."""
+    from sqlalchemy import create_engine, text
+
+    from bot.db import normalize_url
+
+    engine = create_engine(normalize_url(url))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, help="default: citizenbot serve's (1 on SQLite, 2 on PostgreSQL)")
+    parser.add_argument("--database-url", help="e.g. postgresql+psycopg://root@127.0.0.1/bench (emptied first)")
     parser.add_argument("--server-log", help="copy the server's log here")
     args = parser.parse_args()
     n = max(1, min(args.events, MAX_EVENTS))
@@ -99,7 +113,7 @@ def main() -> int:
         base = f"http://127.0.0.1:{port}"
         env = {
             **os.environ,
-            "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
+            "DATABASE_URL": args.database_url or f"sqlite:///{tmp}/bench.sqlite3",
             "CITIZENBOT_INSTANCE_DIR": tmp,
             "SECRET_KEY": "bench-secret-key",
             "LINE_CHANNEL_SECRET": SECRET,
@@ -109,7 +123,12 @@ def main() -> int:
         }
         citizenbot = Path(sys.executable).with_name("citizenbot")
         cmd = [str(citizenbot)] if citizenbot.exists() else [sys.executable, "-m", "bot.cli"]
-        cmd += ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers)]
+        if args.database_url:
+            _empty_database(args.database_url)
+        cmd += ["serve", "--host", "127.0.0.1", "--port", str(port)]
+        if args.workers:
+            cmd += ["--workers", str(args.workers)]
+        workers = args.workers or (2 if args.database_url and "postgresql" in args.database_url else 1)
         log_path = Path(tmp) / "server.log"
         with open(log_path, "wb") as log_file:
             proc = subprocess.Popen(
@@ -121,12 +140,12 @@ def main() -> int:
             boot = time.monotonic() - started_serving
             # Warm each worker (matcher index, connections) outside the measurement.
             with requests.Session() as s:
-                for i in range(args.workers * 4):
+                for i in range(workers * 4):
                     body = event_body(MAX_EVENTS + 10 + i)
                     s.post(
                         base + "/callback", data=body, headers={"X-Line-Signature": sign(body)}, timeout=10
                     )
-            fake.wait_for(lambda f: len(f.replies) + len(f.pushes) >= args.workers * 4, timeout=30)
+            fake.wait_for(lambda f: len(f.replies) + len(f.pushes) >= workers * 4, timeout=30)
             warm_replies = len(fake.replies) + len(fake.pushes)
 
             latencies: list[float] = []
@@ -185,7 +204,8 @@ def main() -> int:
         posted = len(latencies)
         wall = t_posted - t_start
         print(
-            f"citizenbot webhook bench: gunicorn {args.workers} workers x 4 threads, SQLite, {args.concurrency} clients"
+            f"citizenbot webhook bench: gunicorn {workers} workers x 8 threads, "
+            f"{'PostgreSQL' if args.database_url else 'SQLite'}, {args.concurrency} clients"
         )
         print(f"  server boot (migrate + start):   {boot:.2f} s")
         print(f"  events posted:                   {posted} in {wall:.2f} s -> {posted / wall:.1f} events/s")

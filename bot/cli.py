@@ -136,7 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="upgrade the schema, then serve with gunicorn")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="gunicorn worker processes (default: 1 on SQLite, whose single writer is best "
+        "shared by one process's threads; 2 on PostgreSQL)",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("db", help="database maintenance")

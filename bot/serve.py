@@ -9,8 +9,10 @@ from bot.config import Settings
 from bot.db import upgrade
 
 
-def serve(host: str, port: int, workers: int) -> int:
+def serve(host: str, port: int, workers: int | None) -> int:
     settings = Settings.from_env()
+    if workers is None:
+        workers = 1 if settings.database_url.startswith("sqlite") else 2
     upgrade(settings.database_url)
     from bot.faq_store import seed_builtin_faq
 
@@ -27,7 +29,7 @@ def serve(host: str, port: int, workers: int) -> int:
         "--workers",
         str(workers),
         "--threads",
-        "4",
+        "8",
         "--timeout",
         "30",
         "--access-logfile",
