@@ -28,6 +28,8 @@ def shared_path(*parts: str) -> Path:
     """A file under ../shared (reference data and fixtures, used by path)."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
+        if os.environ.get("CI"):  # CI always has ../shared: its absence is a failure there
+            pytest.fail(f"{path} is missing")
         pytest.skip(f"{path} is not present")
     return path
 
