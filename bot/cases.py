@@ -143,8 +143,6 @@ def route(category: str, district: str | None) -> Route:
 
 # --- geography ------------------------------------------------------------------------
 
-# Kaohsiung's extent with a small margin; points inside are then matched to a district.
-KAOHSIUNG_BOX = (22.44, 23.48, 120.15, 121.06)
 OTHER_CITIES = (
     "臺北", "台北", "新北", "基隆", "桃園", "新竹", "苗栗", "臺中", "台中", "彰化", "南投", "雲林",
     "嘉義", "臺南", "台南", "屏東", "宜蘭", "花蓮", "臺東", "台東", "澎湖", "金門", "連江",
@@ -152,18 +150,14 @@ OTHER_CITIES = (
 
 
 def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    r = 6371000.0
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lng2 - lng1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(math.sqrt(a))
+    return data.distance_km(lat1, lng1, lat2, lng2) * 1000.0
 
 
 def district_for_point(lat: float, lng: float, address: str | None = None) -> str | None:
     """The district of a point in Kaohsiung, or None when it lies outside the city.
 
     The address LINE attaches wins when it names a district; otherwise the nearest
-    district centroid within 25 km (the mountain districts are large)."""
+    district centre (data.nearest_district)."""
     from intents.normalize import fold
     from intents.slots import extract_district
 
@@ -172,20 +166,8 @@ def district_for_point(lat: float, lng: float, address: str | None = None) -> st
             return None
         if "高雄" in address and (district := extract_district(fold(address))):
             return district
-    south, north, west, east = KAOHSIUNG_BOX
-    if not (south <= lat <= north and west <= lng <= east):
-        return None
-    best = min(data.districts(), key=lambda d: distance_m(lat, lng, d.lat, d.lng))
-    if distance_m(lat, lng, best.lat, best.lng) > 25000:
-        return None
-    return best.name
-
-
-def district_centroid(name: str) -> tuple[float, float] | None:
-    for d in data.districts():
-        if d.name == name:
-            return d.lat, d.lng
-    return None
+    best = data.nearest_district(lat, lng)
+    return best.name if best else None
 
 
 # --- text and photos --------------------------------------------------------------------

@@ -9,7 +9,6 @@ database refuses a second active booking of one slot (partial unique index), and
 from __future__ import annotations
 
 import logging
-import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -31,9 +30,7 @@ log = logging.getLogger(__name__)
 TZ = ZoneInfo("Asia/Taipei")
 WEEKDAY_NAMES = "一二三四五六日"
 # Kaohsiung's extent with a margin; anything outside is "not in Kaohsiung".
-BBOX = (22.40, 23.50, 120.10, 121.10)  # lat min, lat max, lng min, lng max
 # Beyond this from every district centre, a point is not in (or near) the city.
-MAX_KM_FROM_DISTRICT = 20.0
 
 
 class BookingError(Exception):
@@ -377,27 +374,6 @@ def free_slots(session: Session, site: Site, day: date, now: datetime) -> list[s
 # --- nearest sites ------------------------------------------------------------------
 
 
-def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    r = 6371.0088
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lng2 - lng1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(math.sqrt(a))
-
-
-def in_kaohsiung(lat: float, lng: float) -> bool:
-    if not (BBOX[0] <= lat <= BBOX[1] and BBOX[2] <= lng <= BBOX[3]):
-        return False
-    return min(haversine_km(lat, lng, d.lat, d.lng) for d in data.districts()) <= MAX_KM_FROM_DISTRICT
-
-
-def district_point(name: str | None) -> tuple[float, float] | None:
-    for d in data.districts():
-        if d.name == name:
-            return d.lat, d.lng
-    return None
-
-
 @dataclass(frozen=True)
 class Nearby:
     site: Site
@@ -444,7 +420,7 @@ def nearest(session: Session, lat: float, lng: float, now: datetime, limit: int 
     """
     rows = []
     for site in sites():
-        km = haversine_km(lat, lng, site.lat, site.lng)
+        km = data.distance_km(lat, lng, site.lat, site.lng)
         status, note = site_status(session, site, now)
         rows.append(Nearby(site, km, status, note))
     rows.sort(key=lambda r: r.km)

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from bot import cases, openapi
 from bot.models import Case
+from data import district_centroid
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 
@@ -319,7 +320,7 @@ def create_request(fmt: str):
             return _error(
                 fmt, 400, "address_string must name a Kaohsiung district (e.g. 苓雅區), or give lat and long"
             )
-        lat, lng = cases.district_centroid(district) or (None, None)
+        lat, lng = district_centroid(district) or (None, None)
         approximate = True
     else:
         return _error(fmt, 400, "a location is required: lat and long, or address_string")

@@ -34,3 +34,42 @@ def districts() -> tuple[District, ...]:
             District(row["district"], row["zip"], float(row["lat"]), float(row["lng"]))
             for row in csv.DictReader(f)
         )
+
+
+# --- geography (one place for every service's distance and "is this in Kaohsiung") ----------
+
+# The city's extent with a margin (lat min, lat max, lng min, lng max); a point inside it must
+# also lie within MAX_KM_FROM_CENTROID of a district's centre (the mountain districts are large).
+# Without a boundary polygon this is coarse at the city's edges, but it refuses other cities.
+KAOHSIUNG_BOX = (22.40, 23.50, 120.10, 121.10)
+MAX_KM_FROM_CENTROID = 25.0
+
+
+def distance_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Great-circle distance (haversine)."""
+    import math
+
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * math.asin(math.sqrt(a))
+
+
+def nearest_district(lat: float, lng: float) -> District | None:
+    """The district whose centre is nearest, or None when the point is outside Kaohsiung."""
+    south, north, west, east = KAOHSIUNG_BOX
+    if not (south <= lat <= north and west <= lng <= east):
+        return None
+    best = min(districts(), key=lambda d: distance_km(lat, lng, d.lat, d.lng))
+    return best if distance_km(lat, lng, best.lat, best.lng) <= MAX_KM_FROM_CENTROID else None
+
+
+def in_kaohsiung(lat: float, lng: float) -> bool:
+    return nearest_district(lat, lng) is not None
+
+
+def district_centroid(name: str | None) -> tuple[float, float] | None:
+    for d in districts():
+        if d.name == name:
+            return d.lat, d.lng
+    return None

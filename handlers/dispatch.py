@@ -12,6 +12,7 @@ import re
 
 from bot import cases
 from bot.messages import Choice, Message, Reply, Text
+from data import district_centroid
 from intents.normalize import fold
 from intents.slots import extract_district
 
@@ -214,7 +215,7 @@ class DispatchHandler(Handler):
         return self._advance(ctx)
 
     def _set_centroid(self, ctx: Context, district: str, address: str | None) -> list[Reply]:
-        centroid = cases.district_centroid(district)
+        centroid = district_centroid(district)
         if centroid is None:
             return self._outside(ctx)
         ctx.goto(

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from bot import legal
 from bot.legal import BookingError, day_label
 from bot.messages import Card, Cards, Choice, Location, Message, Place, Reply, Text, with_choices
+from data import district_centroid, in_kaohsiung
 
 from .base import Context, Handler, parse_postback, postback
 from .menu import HOTLINE_TEXT
@@ -155,7 +156,7 @@ class LegalConsultationHandler(Handler):
             here = legal.find_sites("", district)
             if here:
                 return self._site_cards(ctx, here)
-            point = legal.district_point(district)
+            point = district_centroid(district)
             if point:
                 return self._nearest_list(ctx, *point, origin=f"{district}")
         topic = legal.topic_of(text)
@@ -215,7 +216,7 @@ class LegalConsultationHandler(Handler):
                 return None
             if district:
                 ctx.end()
-                point = legal.district_point(district)
+                point = district_centroid(district)
                 return self._nearest_list(ctx, *point, origin=district) if point else self._overview(ctx)
             return None
         if step == "site":
@@ -226,7 +227,7 @@ class LegalConsultationHandler(Handler):
             found = [s for s in legal.find_sites(text, district) if s.bookable]
             if len(found) == 1:
                 return self._dates(ctx, found[0].id)
-            point = legal.district_point(district)
+            point = district_centroid(district)
             if point is not None:  # a district without a site: the nearest ones, to book there
                 ctx.end()
                 return self._nearest_list(ctx, *point, origin=district)
@@ -391,7 +392,7 @@ class LegalConsultationHandler(Handler):
         return ""
 
     def _nearest_to(self, loc: Location, ctx: Context) -> list[Reply]:
-        if not legal.in_kaohsiung(loc.latitude, loc.longitude):
+        if not in_kaohsiung(loc.latitude, loc.longitude):
             return [
                 Text(
                     "您分享的位置不在高雄市內，這裡只提供高雄市的免費法律諮詢地點。\n"

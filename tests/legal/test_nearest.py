@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot import legal
+from data import distance_km, in_kaohsiung
 
 
 def taipei(y, m, d, hh=10, mm=0) -> datetime:
@@ -33,7 +34,7 @@ SUNDAY = taipei(2026, 12, 6, 11)  # nothing is open: pure distance
     ],
 )
 def test_nearest_site_across_the_city(db, name, lat, lng, first):
-    assert legal.in_kaohsiung(lat, lng), name
+    assert in_kaohsiung(lat, lng), name
     with db.session() as s:
         rows = legal.nearest(s, lat, lng, SUNDAY)
     assert rows[0].site.id == first, (name, [(r.site.id, round(r.km, 1)) for r in rows])
@@ -69,10 +70,10 @@ def test_later_today_ranks_before_closed(db):
     [(25.0330, 121.5654), (24.1477, 120.6736), (23.4800, 120.4490), (22.0, 120.7), (0.0, 0.0)],
 )
 def test_places_outside_kaohsiung(lat, lng):
-    assert not legal.in_kaohsiung(lat, lng)
+    assert not in_kaohsiung(lat, lng)
 
 
 def test_haversine_known_distance():
     # 四維行政中心 to 鳳山行政中心 is about 3.3 km.
-    km = legal.haversine_km(22.6208359, 120.3120159, 22.629705, 120.343804)
+    km = distance_km(22.6208359, 120.3120159, 22.629705, 120.343804)
     assert 3.2 < km < 3.5
