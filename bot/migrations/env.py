@@ -1,6 +1,7 @@
 """Alembic environment: the URL comes from the config `citizenbot db upgrade` builds."""
 
 from alembic import context
+
 from bot.db import make_engine
 from bot.models import Base
 
