@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_matcher.py [--rounds N]
 
-Runs the dev set (tests/data/devset.tsv) through matchers built from the built-in
+Runs the dev sets (tests/data/*.tsv: intents and FAQ paraphrases) through matchers built from the built-in
 intents alone, with the city's 1,424 FAQ entries (../shared/data/kcg_faq.json,
 loaded straight into Intent objects), and with 100 / 1,000 / 10,000 synthetic
 FAQ entries (city questions recombined) to show how the cost grows with the
@@ -28,7 +28,8 @@ from intents.matcher import Matcher  # noqa: E402
 from intents.normalize import fold, normalize_pair  # noqa: E402
 
 KCG = ROOT.parent / "shared" / "data" / "kcg_faq.json"
-DEVSET = ROOT / "tests" / "data" / "devset.tsv"
+DATA = ROOT / "tests" / "data"
+DEVSETS = [DATA / "devset.tsv", DATA / "devset_heldout.tsv", DATA / "faq_paraphrases.tsv"]
 
 
 def synthetic_faq(base: list[Intent], n: int, seed: int = 7) -> list[Intent]:
@@ -44,9 +45,11 @@ def synthetic_faq(base: list[Intent], n: int, seed: int = 7) -> list[Intent]:
 
 
 def run(label: str, intents: list[Intent], texts: list[str], rounds: int) -> dict:
-    start = time.perf_counter()
+    normalize_pair.cache_clear()  # build from cold caches, as a fresh worker would
+    fold.cache_clear()
+    start = time.process_time()
     matcher = Matcher(intents)
-    build = time.perf_counter() - start
+    build = time.process_time() - start
     latencies: list[float] = []
     cpu: list[float] = []
     for _ in range(rounds):
@@ -71,11 +74,13 @@ def run(label: str, intents: list[Intent], texts: list[str], rounds: int) -> dic
         "p99_ms": latencies[min(n - 1, int(n * 0.99))] * 1000,
         "mean_ms": statistics.fmean(latencies) * 1000,
         # CPU time of this thread: what the matcher costs, without waiting for a busy core.
+        "cpu_p50_ms": cpu[n // 2] * 1000,
         "cpu_p99_ms": cpu[min(n - 1, int(n * 0.99))] * 1000,
     }
     print(
         f"{label:<28}{figures['intents']:>7}{build:>9.2f}s{figures['msg_per_s']:>10.0f}"
-        f"{figures['p50_ms']:>9.3f}{figures['p99_ms']:>9.3f}{figures['mean_ms']:>9.3f}{figures['cpu_p99_ms']:>12.3f}",
+        f"{figures['p50_ms']:>9.3f}{figures['p99_ms']:>9.3f}{figures['mean_ms']:>9.3f}"
+        f"{figures['cpu_p50_ms']:>12.3f}{figures['cpu_p99_ms']:>12.3f}",
         flush=True,
     )
     return figures
@@ -85,14 +90,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
-    texts = [r.text for r in load_rows(DEVSET)]
+    texts = [r.text for path in DEVSETS for r in load_rows(path)]
     builtin = load_builtin_intents()
     Matcher(builtin).match("暖身")  # load OpenCC, pypinyin and the lexicon once
     print(
-        f"{len(texts)} dev set messages x {args.rounds} rounds (wall-clock latency; cpu = this thread's CPU time)"
+        f"{len(texts)} dev set messages x {args.rounds} rounds (wall-clock latency; cpu = this thread's CPU time;"
+        f" build = CPU seconds to build the matcher)"
     )
     print(
-        f"{'catalog':<28}{'intents':>7}{'build':>10}{'msg/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}{'cpu p99 ms':>12}"
+        f"{'catalog':<28}{'intents':>7}{'build':>10}{'msg/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}{'cpu p50 ms':>12}{'cpu p99 ms':>12}"
     )
     run("builtin only", builtin, texts, args.rounds)
     if not KCG.exists():

@@ -1,16 +1,18 @@
 """Intent matching: score every intent against the message, decide, extract slots.
 
 1. The message is normalized (`normalize.py`) into a key.
-2. A character n-gram inverted index with IDF weights narrows thousands of
-   examples (built-in ones, FAQ questions) to a few dozen candidates, so the cost
-   grows slowly with the FAQ catalog.
-3. Each candidate gets a similarity: rapidfuzz's ratio (order-aware edit
-   similarity) blended with an IDF-weighted n-gram overlap (which characters
-   matter). An intent's score is its best example's.
-4. Built-in cues (a street thing AND a fault…) set a floor for built-in intents;
-   a close built-in intent wins over an FAQ; the out-of-scope examples act as a
-   pseudo-intent whose win means fallback.
-5. Decision: below THRESHOLD → fallback; runner-up within MARGIN → clarify.
+2. Built-in intents: a character n-gram inverted index with IDF weights narrows the
+   examples to a few dozen candidates; each gets rapidfuzz's ratio blended with an
+   IDF-weighted n-gram overlap. An intent's score is its best example's. Cues (a
+   street thing AND a fault…) set a floor.
+3. FAQ entries: BM25 over character n-grams of the question (answer weighted low),
+   with colloquial words expanded to official ones (`faq_index.py`). The
+   out-of-scope examples sit in the same index, so chit-chat beats an FAQ entry on
+   the entry's own scale. FAQ scores are mapped so FAQ_THRESHOLD lands on THRESHOLD.
+4. Services first: a built-in intent within BUILTIN_EDGE of a winning FAQ entry wins;
+   the out-of-scope examples act as a pseudo-intent whose win means fallback.
+5. Decision: below THRESHOLD → fallback (with up to three near misses as
+   suggestions); runner-up within MARGIN → clarify.
 """
 
 from __future__ import annotations
@@ -26,25 +28,32 @@ from typing import Literal
 from rapidfuzz import fuzz
 
 from .catalog import Intent, load_out_of_scope
+from .faq_index import FaqIndex
 from .normalize import ALL_STEPS, Steps, fold, normalize_pair
 from .slots import extract_slots
 
 Decision = Literal["answer", "clarify", "fallback"]
 
-# Calibrated on the dev set (citizenbot eval): below THRESHOLD the bot falls back;
+# Calibrated on the tune split (citizenbot eval --calibrate): below THRESHOLD the bot falls back;
 # when the runner-up is within MARGIN of the best, it asks which one was meant.
 THRESHOLD = 62.0
 MARGIN = 4.0
+# FAQ entries are scored by BM25 coverage (faq_index.py), on a scale of their own.
+FAQ_THRESHOLD = 44.0
 # Below the threshold, intents scoring at least this are offered as "did you mean".
 SUGGEST = 45.0
 # A built-in intent this close to a winning FAQ entry wins instead: services first.
-BUILTIN_EDGE = 6.0
+BUILTIN_EDGE = 12.0
+# An FAQ question this similar (rapidfuzz ratio) to the message counts as asked verbatim.
+VERBATIM = 90.0
 # How many examples the n-gram index hands to rapidfuzz.
 CANDIDATES = 40
 # Weight of the order-aware rapidfuzz ratio against the IDF n-gram overlap.
 FUZZ_WEIGHT = 0.5
 # FAQ answers count for this much of an FAQ intent's score (questions count most).
-ANSWER_WEIGHT = 0.0
+ANSWER_WEIGHT = 0.1
+# FAQ entries the BM25 index hands to the decision.
+FAQ_CANDIDATES = 5
 
 NONE = "none"  # the out-of-scope pseudo-intent; never leaves the matcher
 
@@ -60,6 +69,8 @@ class Options:
     builtin_priority: bool = True
     answer_weight: float = ANSWER_WEIGHT
     fuzz_weight: float = FUZZ_WEIGHT
+    faq_bm25: bool = True  # False: FAQ questions are plain examples (the older scoring)
+    vocabulary: bool = True  # colloquial → official words for the FAQ lookup
 
 
 DEFAULT_OPTIONS = Options()
@@ -105,11 +116,13 @@ class Matcher:
         intents: Iterable[Intent],
         threshold: float = THRESHOLD,
         margin: float = MARGIN,
+        faq_threshold: float = FAQ_THRESHOLD,
         out_of_scope: Iterable[str] | None = None,
         options: Options = DEFAULT_OPTIONS,
     ):
         self.intents: dict[str, Intent] = {}
         self.threshold = threshold
+        self.faq_threshold = faq_threshold
         self.margin = margin
         self.options = options
         steps = options.steps
@@ -125,11 +138,15 @@ class Matcher:
         self._answer_weight: dict[str, float] = {}
         self._slot_cues: list[tuple[str, str, float]] = []
         self._cues: list[tuple[str, list[tuple[list[str], ...]], list[float]]] = []
+        faq_entries: list[tuple[str, str, str]] = []
 
         for intent in intents:
             if intent.id in self.intents or intent.id == NONE:
                 raise ValueError(f"duplicate intent id {intent.id!r}")
             self.intents[intent.id] = intent
+            if intent.kind == "faq" and options.faq_bm25:
+                faq_entries.extend((intent.id, e, intent.answer or "") for e in intent.examples)
+                continue
             for example in intent.examples:
                 self._add(example, intent.id)
             if intent.kind == "faq" and intent.answer and options.answer_weight > 0:
@@ -143,8 +160,21 @@ class Matcher:
                 ]
                 self._cues.append((intent.id, groups, [cue.score for cue in intent.cues]))
         if options.out_of_scope:
-            for example in load_out_of_scope() if out_of_scope is None else out_of_scope:
+            oos = load_out_of_scope() if out_of_scope is None else tuple(out_of_scope)
+            for example in oos:
                 self._add(example, NONE)
+            # Chit-chat competes with FAQ entries on their own scale: 好的 or 現在幾點 finds
+            # some FAQ question holding those characters, but an out-of-scope example closer.
+            if faq_entries:
+                faq_entries.extend((NONE, example, "") for example in oos)
+        self._faq: FaqIndex | None = None
+        if faq_entries:
+            self._faq = FaqIndex(
+                faq_entries,
+                self._normalize,
+                answer_weight=options.answer_weight,
+                vocabulary=options.vocabulary,
+            )
 
         n = max(len(self._keys), 1)
         self._idf = {g: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for g, p in self._postings.items()}
@@ -219,6 +249,13 @@ class Matcher:
                 best[owner] = score
         if self._answer_postings:
             self._add_answers(key, best, total)
+        if self._faq is not None:
+            found = self._faq.search(key, FAQ_CANDIDATES + 1)
+            chit_chat = next((s for i, s in found if i == NONE), 0.0)
+            for intent_id, score in found:
+                # Entries no closer than an out-of-scope example are not candidates.
+                if intent_id != NONE and score > chit_chat and score > best.get(intent_id, 0.0):
+                    best[intent_id] = score
         if self._cues:
             for intent_id, cues, cue_scores in self._cues:
                 for groups, cue_score in zip(cues, cue_scores, strict=True):
@@ -246,6 +283,14 @@ class Matcher:
             if intent_id in best:
                 best[intent_id] = min(100.0, best[intent_id] + weight * 100.0 * m / total)
 
+    def _asks_faq_verbatim(self, key: str, intent_id: str) -> bool:
+        """The message is the entry's own question (copied, or a suggestion tapped): the
+        entry wins over services whose cues its words happen to meet (市長信箱…案件)."""
+        return any(
+            fuzz.ratio(key, self._normalize(example)) >= VERBATIM
+            for example in self.intents[intent_id].examples
+        )
+
     def match(self, text: str) -> Verdict:
         key = self._normalize(text)
         slots = extract_slots(fold(text), key)
@@ -254,13 +299,23 @@ class Matcher:
             ranked = self._apply_slot_cues(ranked, slots)
         none_score = 0.0
         real: list[tuple[str, float]] = []
+        # FAQ scores onto the scale of the rest: an entry at FAQ_THRESHOLD scores THRESHOLD.
+        faq_scale = self.threshold / self.faq_threshold if self._faq is not None else 1.0
         for intent_id, score in ranked:
             if intent_id == NONE:
                 none_score = max(none_score, score)
+            elif self.intents[intent_id].kind == "faq" and self._faq is not None:
+                real.append((intent_id, min(100.0, score * faq_scale)))
             else:
                 real.append((intent_id, score))
+        real.sort(key=lambda kv: -kv[1])
         promoted = False
-        if self.options.builtin_priority and real and self.intents[real[0][0]].kind == "faq":
+        if (
+            self.options.builtin_priority
+            and real
+            and self.intents[real[0][0]].kind == "faq"
+            and not self._asks_faq_verbatim(key, real[0][0])
+        ):
             # Services first: a built-in intent close behind an FAQ entry takes its place.
             for i, (intent_id, score) in enumerate(real[1:], start=1):
                 if self.intents[intent_id].kind == "builtin":

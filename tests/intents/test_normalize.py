@@ -54,3 +54,37 @@ def test_each_step_can_be_switched_off():
 
 def test_greeting_alone_normalizes_to_nothing():
     assert normalize("您好，謝謝！") == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ｈｔｔｐ　２０２６年", "http 2026年"),  # full-width Latin, ideographic space
+        ("路燈壞了🙏🙏🙏 thx!!", "路燈壞了thx"),  # emoji and mixed scripts
+        ("借书证丢了怎么办", "借書證丟了怎麼辦"),  # simplified → traditional, no phrase rewriting
+        ("１９９９", "1999"),
+    ],
+)
+def test_fold_tricky(text, expected):
+    assert fold(text) == expected
+
+
+def test_faq_lookup_expands_colloquial_words_without_rewriting_them():
+    from intents.faq_index import content, expand
+
+    assert "借閱證" in expand("借書證掉了")
+    assert "扣薪資" in expand("老闆扣錢")
+    assert "戶籍" in expand("遷戶口")
+    assert expand("路燈好漂亮") == ""
+    # Question words become gaps so no bigram spans them; the topic words stay.
+    assert content("停車費怎麼繳").split() == ["停車費", "繳"]
+
+
+def test_vocabulary_has_no_duplicate_keys():
+    # YAML keeps the last of two equal keys silently: the first list would be lost.
+    import re
+    from importlib import resources
+
+    text = (resources.files("intents") / "vocabulary.yaml").read_text(encoding="utf-8")
+    keys = re.findall(r"^  ([^:#\s][^:]*):", text, re.MULTILINE)
+    assert len(keys) == len(set(keys)) > 100

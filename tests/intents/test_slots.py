@@ -91,3 +91,32 @@ def test_aliases_and_landmarks(text, district):
 )
 def test_category(text, category):
     assert slots(text).get("category") == category
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # full-width digits and dash, emoji and an English word around the case number
+        ("😡我的case Ｄ２０２６－０００４５１到底處理好了沒？？", {"case_number": "D2026-000451"}),
+        # simplified Chinese, district short name and a category in one message
+        ("凤山那边路灯坏了👎", {"district": "鳳山區", "category": "streetlight"}),
+        # mixed scripts: English category, Chinese district
+        ("前鎮區 pothole 好大", {"district": "前鎮區", "category": "pothole"}),
+        ("ＳＴＲＥＥＴＬＩＧＨＴ broken 在左營區", {"district": "左營區", "category": "streetlight"}),
+        # a case number glued to Chinese on both sides
+        ("查詢案號p2026000012進度謝謝", {"case_number": "P2026-000012"}),
+        # a phone number beside a case number: the case number wins
+        ("案件D2026-000777 我的電話0912345678", {"case_number": "D2026-000777"}),
+        # a landmark and a fallen tree, written in simplified Chinese with emoji
+        ("卫武营旁边的树倒了🌳", {"district": "鳳山區", "category": "fallen_tree"}),
+    ],
+)
+def test_tricky_mixed_inputs(text, expected):
+    got = slots(text)
+    assert {k: got.get(k) for k in expected} == expected, got
+
+
+def test_every_district_short_name_inside_a_legal_question():
+    for d in data.districts():
+        text = f"{d.short}區公所的法律諮詢時間" if d.short in AMBIGUOUS_SHORT else f"{d.short}有法律諮詢嗎"
+        assert slots(text).get("district") == d.name, text

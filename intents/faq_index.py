@@ -1,0 +1,259 @@
+"""FAQ retrieval: BM25 over character n-grams of the normalized question (answer weighted low).
+
+Residents' questions are short and share few characters in order with the
+official question (停車費怎麼繳 vs 路邊停車費如何繳納?), so an edit ratio alone ranks
+poorly. BM25 over character unigrams and bigrams needs no word segmentation; the
+per-(gram, entry) weights are query independent and precomputed into numpy arrays,
+so a query costs one vector add per gram of the query (cost grows with the
+postings of its grams, not with the catalog). Colloquial words are expanded with
+the official ones (vocabulary.yaml: 借書證 → 借閱證) before the lookup. The top
+entries are re-ranked with rapidfuzz's partial ratio (a short query inside a long
+question) and given a 0-100 score on the matcher's scale.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+import yaml
+from rapidfuzz import fuzz
+
+from .normalize import apply_synonyms, fold
+
+K1 = 1.2
+B = 0.5
+# A single character says less than two in a row (bigrams carry the words).
+UNIGRAM_WEIGHT = 0.5
+# How many BM25 hits are re-ranked with rapidfuzz.
+RERANK = 12
+# Share of rapidfuzz in the final score (the rest is BM25 coverage).
+FUZZ_SHARE = 0.3
+# Share of the entry's own coverage (how much of the question the message explains):
+# among near-identical questions it prefers the one without extra matter.
+DOC_SHARE = 0.1
+# How much of an answer is indexed (its opening says what it is about).
+ANSWER_CHARS = 80
+# Weight of the grams of official words added by the vocabulary.
+EXPANSION_WEIGHT = 1.0
+# A message carrying less than this much information (IDF mass of its content
+# grams) has its FAQ scores scaled down: 好的 or 算了 is "covered" by many questions.
+INFO_FULL = 30.0
+CONFIDENCE_EXP = 1.0
+# Coverage is raised to this power (< 1 lifts long messages that say more than the question).
+COVERAGE_EXP = 0.75
+# A clear lead over the runner-up adds this share of the lead to the best entry's score.
+LEAD_WEIGHT = 1.0
+# Grams found in more than this share of entries narrow nothing and are skipped.
+COMMON = 0.25
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(colloquial, official words) pairs from vocabulary.yaml, longest colloquial first."""
+    path = resources.files("intents") / "vocabulary.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    pairs: dict[str, list[str]] = defaultdict(list)
+    for official, variants in (doc.get("vocabulary") or {}).items():
+        for variant in variants:
+            # Official words as the index holds them (synonyms.yaml applied to questions too).
+            pairs[fold(str(variant))].append(apply_synonyms(fold(str(official))))
+    return tuple(sorted(((k, tuple(v)) for k, v in pairs.items() if k), key=lambda p: -len(p[0])))
+
+
+def expand(key: str) -> str:
+    """The official words for the colloquial ones the key holds (space separated, so no
+    bigram spans two words)."""
+    return " ".join(" ".join(official) for colloquial, official in vocabulary() if colloquial in key)
+
+
+# Question words and function words: residents and the city phrase them differently
+# (怎麼 vs 如何, 可以嗎 vs 是否), and they say nothing about which entry is meant. They
+# become gaps, so no bigram spans them.
+QUESTION_WORDS = (
+    "為什麼 有沒有 可不可以 能不能 要不要 是不是 應如何 該如何 怎麼辦 怎麼樣 如何 怎麼 怎樣 為何 什麼 甚麼 哪些 "
+    "哪裡 哪裏 那裡 那些 那個 可否 能否 是否 有無 有何 何謂 何時 何處 多久 請問 應該 需要 可以 還能 要 應 該 "
+    "辦理 相關 事宜 問題 規定 之 的 了 及 與 或 和 跟 我 你 您 們 嗎 呢 有 是 在 給 會 被 去 到 就 都 也 還 讓 把"
+).split()
+_QUESTION_WORDS = re.compile(
+    "|".join(re.escape(w) for w in sorted(set(QUESTION_WORDS), key=len, reverse=True))
+)
+
+
+def content(key: str) -> str:
+    """The key with question and function words turned into gaps."""
+    return _QUESTION_WORDS.sub(" ", key)
+
+
+def weighted_grams(key: str) -> Counter[str]:
+    """Character unigrams and bigrams of each space-separated chunk, with their counts."""
+    out: Counter[str] = Counter()
+    for chunk in key.split():
+        out.update(chunk)
+        out.update(chunk[i : i + 2] for i in range(len(chunk) - 1))
+    return out
+
+
+def _gram_weight(g: str) -> float:
+    return UNIGRAM_WEIGHT if len(g) == 1 else 1.0
+
+
+class _Postings:
+    """gram → (entry ids, BM25 weights) as slices of two flat arrays."""
+
+    __slots__ = ("vocab", "docs", "weights", "offsets", "idf", "self_scores")
+
+    def __init__(self, vocab, docs, weights, offsets, idf):
+        self.vocab: dict[str, int] = vocab
+        self.docs: np.ndarray = docs
+        self.weights: np.ndarray = weights
+        self.offsets: np.ndarray = offsets
+        self.idf: np.ndarray = idf
+        self.self_scores: np.ndarray = np.zeros(0, np.float32)
+
+    def get(self, g: str) -> tuple[np.ndarray, np.ndarray, float] | None:
+        i = self.vocab.get(g)
+        if i is None:
+            return None
+        a, b = self.offsets[i], self.offsets[i + 1]
+        return self.docs[a:b], self.weights[a:b], float(self.idf[i])
+
+
+_EMPTY = _Postings({}, np.zeros(0, np.int32), np.zeros(0, np.float32), np.zeros(1, np.int64), np.zeros(0))
+
+
+class FaqIndex:
+    def __init__(
+        self,
+        entries: Sequence[tuple[str, str, str]],
+        normalize: Callable[[str], str],
+        answer_weight: float = 0.1,
+        vocabulary: bool = True,
+        fuzz_share: float = FUZZ_SHARE,
+        doc_share: float = DOC_SHARE,
+    ):
+        """entries: (intent id, question, answer). Staff examples go in as more questions."""
+        self.ids: list[str] = []
+        self.questions: list[str] = []
+        self._normalize = normalize
+        self.answer_weight = answer_weight
+        self.use_vocabulary = vocabulary
+        self.fuzz_share = fuzz_share
+        self.doc_share = doc_share
+        docs: list[Counter[str]] = []
+        answers: list[Counter[str]] = []
+        for intent_id, question, answer in entries:
+            key = normalize(question)
+            if not key:
+                continue
+            self.ids.append(intent_id)
+            self.questions.append(key)
+            docs.append(weighted_grams(content(key)))
+            # Answers are official text: folding is enough (no typos to repair).
+            answers.append(
+                weighted_grams(content(fold(answer[:ANSWER_CHARS])))
+                if answer and answer_weight > 0
+                else Counter()
+            )
+        self.n = len(self.ids)
+        self._postings = self._build(docs)
+        self._answer_postings = self._build(answers) if answer_weight > 0 else _EMPTY
+        self._unseen = math.log(1 + (self.n + 0.5) / 0.5) if self.n else 0.0
+        # What each entry scores against its own question (gram weights as at query time).
+        self._self = self._postings.self_scores
+
+    def _build(self, docs: list[Counter[str]]) -> _Postings:
+        """BM25 term weights of every (gram, entry) pair, stored by gram (CSR layout:
+        building thousands of small arrays would dominate the build time)."""
+        lengths = np.fromiter((sum(d.values()) for d in docs), dtype=np.float32, count=len(docs))
+        avg = float(lengths.mean()) if len(docs) and lengths.sum() else 1.0
+        vocab: dict[str, int] = {}
+        gram_ids: list[int] = []
+        doc_ids: list[int] = []
+        tfs: list[int] = []
+        for n, doc in enumerate(docs):
+            for g, tf in doc.items():
+                gram_ids.append(vocab.setdefault(g, len(vocab)))
+                doc_ids.append(n)
+                tfs.append(tf)
+        g_arr = np.asarray(gram_ids, dtype=np.int32)
+        d_arr = np.asarray(doc_ids, dtype=np.int32)
+        tf = np.asarray(tfs, dtype=np.float32)
+        norm = K1 * (1 - B + B * lengths[d_arr] / avg) if len(d_arr) else tf
+        df = np.bincount(g_arr, minlength=len(vocab)).astype(np.float32)
+        idf = np.log(1 + (len(docs) - df + 0.5) / (df + 0.5))
+        weight = tf * (K1 + 1) / (tf + norm) * idf[g_arr] if len(d_arr) else tf
+        order = np.argsort(g_arr, kind="stable")
+        offsets = np.zeros(len(vocab) + 1, dtype=np.int64)
+        np.cumsum(df.astype(np.int64), out=offsets[1:])
+        postings = _Postings(vocab, d_arr[order], weight[order].astype(np.float32), offsets, idf)
+        gram_weight = np.fromiter((_gram_weight(g) for g in vocab), dtype=np.float32, count=len(vocab))
+        postings.self_scores = np.bincount(
+            d_arr, weights=weight * gram_weight[g_arr] if len(d_arr) else None, minlength=len(docs)
+        ).astype(np.float32)
+        return postings
+
+    def search(self, key: str, k: int = 5) -> list[tuple[str, float]]:
+        """The best FAQ entries for a normalized key, with a 0-100 score, best first."""
+        if not self.n or not key:
+            return []
+        query: dict[str, float] = {g: float(min(c, 2)) for g, c in weighted_grams(content(key)).items()}
+        if self.use_vocabulary and (extra := expand(key)):
+            # Official words stand in for the resident's, so they count for less than
+            # what was written (紅綠燈 must not weigh double through 號誌).
+            for g, c in weighted_grams(content(extra)).items():
+                if g not in query:
+                    query[g] = EXPANSION_WEIGHT * min(c, 2)
+        scores = np.zeros(self.n, dtype=np.float32)
+        ideal = 0.0
+        limit = max(50, int(self.n * COMMON))
+        for g, count in query.items():
+            w = _gram_weight(g) * count
+            posting = self._postings.get(g)
+            if posting is None:
+                ideal += w * self._unseen
+                continue
+            doc_ids, weights, idf = posting
+            ideal += w * idf * (K1 + 1) / 2  # what a typical entry holding it earns
+            if len(doc_ids) > limit:
+                continue
+            scores[doc_ids] += w * weights
+            if self.answer_weight > 0 and (ans := self._answer_postings.get(g)) is not None:
+                a_ids, a_weights, _ = ans
+                if len(a_ids) <= limit:
+                    scores[a_ids] += self.answer_weight * w * a_weights
+        if ideal <= 0:
+            return []
+        top = min(RERANK, self.n)
+        best = np.argpartition(-scores, top - 1)[:top] if self.n > top else np.arange(self.n)
+        plain = key.replace(" ", "")
+        confidence = min(1.0, ideal / INFO_FULL) ** CONFIDENCE_EXP
+        ranked = []
+        for i in best:
+            s = float(scores[i])
+            if s <= 0:
+                continue
+            coverage = (1 - self.doc_share) * min(1.0, s / ideal) ** COVERAGE_EXP + self.doc_share * min(
+                1.0, s / (float(self._self[i]) or 1.0)
+            )
+            fz = fuzz.partial_ratio(plain, self.questions[i]) / 100.0 if len(plain) > 1 else 0.0
+            ranked.append(
+                (self.ids[i], confidence * 100.0 * ((1 - self.fuzz_share) * coverage + self.fuzz_share * fz))
+            )
+        ranked.sort(key=lambda kv: -kv[1])
+        if LEAD_WEIGHT and len(ranked) > 1:
+            lead = ranked[0][1] - next((s for i, s in ranked if i != ranked[0][0]), 0.0)
+            ranked[0] = (ranked[0][0], min(100.0, ranked[0][1] + LEAD_WEIGHT * lead))
+        # Several questions (staff examples) may name the same entry: keep its best.
+        seen: set[str] = set()
+        out = []
+        for intent_id, score in ranked:
+            if intent_id not in seen:
+                seen.add(intent_id)
+                out.append((intent_id, score))
+        return out[:k]
