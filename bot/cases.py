@@ -143,11 +143,6 @@ def route(category: str, district: str | None) -> Route:
 
 # --- geography ------------------------------------------------------------------------
 
-OTHER_CITIES = (
-    "臺北", "台北", "新北", "基隆", "桃園", "新竹", "苗栗", "臺中", "台中", "彰化", "南投", "雲林",
-    "嘉義", "臺南", "台南", "屏東", "宜蘭", "花蓮", "臺東", "台東", "澎湖", "金門", "連江",
-)  # fmt: skip
-
 
 def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     return data.distance_km(lat1, lng1, lat2, lng2) * 1000.0
@@ -162,7 +157,7 @@ def district_for_point(lat: float, lng: float, address: str | None = None) -> st
     from intents.slots import extract_district
 
     if address:
-        if any(city in address for city in OTHER_CITIES) and "高雄" not in address:
+        if data.names_other_city(address):
             return None
         if "高雄" in address and (district := extract_district(fold(address))):
             return district
@@ -313,7 +308,10 @@ class NewCase:
 def find_duplicates(
     session: Session, category: str, lat: float, lng: float, now: datetime, limit: int = 3
 ) -> list[Case]:
-    """Open cases of the category within ~50 m reported in the last 7 days, nearest first."""
+    """Open cases of the category within ~50 m reported in the last 7 days, nearest first.
+
+    Only exact points count: a typed address stands at its district's centre, and two
+    reports placed there are no more likely to be one problem than any two in the district."""
     dlat = DUPLICATE_RADIUS_M / 111_320.0
     dlng = DUPLICATE_RADIUS_M / (111_320.0 * max(math.cos(math.radians(lat)), 0.01))
     rows = session.scalars(
@@ -323,6 +321,7 @@ def find_duplicates(
             Case.latitude.between(lat - dlat, lat + dlat),
             Case.longitude.between(lng - dlng, lng + dlng),
             Case.status.in_(OPEN_STATUSES),
+            Case.location_approximate.is_(False),
         )
     ).all()
     near = [
@@ -348,7 +347,8 @@ def create_case(
     is created (the counter lock is held to the end of the transaction either way)."""
     year = now.astimezone(TAIPEI).year
     lock_counter(session, new.kind, year)
-    if check_duplicates and new.category and new.latitude is not None and new.longitude is not None:
+    exact_point = new.latitude is not None and new.longitude is not None and not new.location_approximate
+    if check_duplicates and new.category and exact_point:
         duplicates = find_duplicates(session, new.category, new.latitude, new.longitude, now)
         if duplicates:
             return None, None, duplicates

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from bot import cases, openapi
 from bot.models import Case
-from data import district_centroid
+from data import district_centroid, names_other_city
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 
@@ -313,7 +313,7 @@ def create_request(fmt: str):
         from intents.normalize import fold
         from intents.slots import extract_district
 
-        if any(city in address for city in cases.OTHER_CITIES) and "高雄" not in address:
+        if names_other_city(address):
             return _error(fmt, 400, "the location is outside Kaohsiung City")
         district = extract_district(fold(address))
         if district is None:

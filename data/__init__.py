@@ -55,16 +55,46 @@ def distance_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     return 2 * 6371.0088 * math.asin(math.sqrt(a))
 
 
+@lru_cache(maxsize=1)
+def neighbours() -> tuple[tuple[str, float, float], ...]:
+    """Centres of the townships across the city's border (Tainan, Pingtung, Chiayi, Taitung)."""
+    with path("neighbors.csv").open(encoding="utf-8") as f:
+        return tuple((row["name"], float(row["lat"]), float(row["lng"])) for row in csv.DictReader(f))
+
+
 def nearest_district(lat: float, lng: float) -> District | None:
-    """The district whose centre is nearest, or None when the point is outside Kaohsiung."""
+    """The district whose centre is nearest, or None when the point is outside Kaohsiung.
+
+    Outside means: off the city's box, far from every district centre, or nearer the centre
+    of a neighbouring township than of any district (a coarse stand-in for the border line)."""
     south, north, west, east = KAOHSIUNG_BOX
     if not (south <= lat <= north and west <= lng <= east):
         return None
     best = min(districts(), key=lambda d: distance_km(lat, lng, d.lat, d.lng))
-    return best if distance_km(lat, lng, best.lat, best.lng) <= MAX_KM_FROM_CENTROID else None
+    km = distance_km(lat, lng, best.lat, best.lng)
+    if km > MAX_KM_FROM_CENTROID:
+        return None
+    if any(distance_km(lat, lng, n_lat, n_lng) < km for _, n_lat, n_lng in neighbours()):
+        return None
+    return best
 
 
-def in_kaohsiung(lat: float, lng: float) -> bool:
+# Other cities and counties, as addresses and residents name them.
+OTHER_CITIES = (
+    "臺北", "台北", "新北", "基隆", "桃園", "新竹", "苗栗", "臺中", "台中", "彰化", "南投", "雲林",
+    "嘉義", "臺南", "台南", "屏東", "宜蘭", "花蓮", "臺東", "台東", "澎湖", "金門", "連江",
+)  # fmt: skip
+
+
+def names_other_city(text: str) -> bool:
+    """An address or message that names another city or county, and not Kaohsiung."""
+    return "高雄" not in text and any(city in text for city in OTHER_CITIES)
+
+
+def in_kaohsiung(lat: float, lng: float, address: str | None = None) -> bool:
+    """Whether a point lies in the city; an attached address naming another city wins."""
+    if address and names_other_city(address):
+        return False
     return nearest_district(lat, lng) is not None
 
 

@@ -12,7 +12,7 @@ import re
 
 from bot import cases
 from bot.messages import Choice, Message, Reply, Text
-from data import district_centroid
+from data import district_centroid, names_other_city
 from intents.normalize import fold
 from intents.slots import extract_district
 
@@ -186,7 +186,7 @@ class DispatchHandler(Handler):
         text = (msg.text or "").strip()
         if m := LATLNG.match(text):
             return self._set_point(ctx, float(m.group(1)), float(m.group(2)), None)
-        if any(city in text for city in cases.OTHER_CITIES) and "高雄" not in text:
+        if names_other_city(text):
             return self._outside(ctx)
         district = extract_district(fold(text))
         if district is None:

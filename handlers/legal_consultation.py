@@ -392,7 +392,7 @@ class LegalConsultationHandler(Handler):
         return ""
 
     def _nearest_to(self, loc: Location, ctx: Context) -> list[Reply]:
-        if not in_kaohsiung(loc.latitude, loc.longitude):
+        if not in_kaohsiung(loc.latitude, loc.longitude, loc.address):
             return [
                 Text(
                     "您分享的位置不在高雄市內，這裡只提供高雄市的免費法律諮詢地點。\n"

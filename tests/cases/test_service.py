@@ -223,3 +223,28 @@ def test_cli_list_show_update(database_url, db, monkeypatch, capsys):
             s.scalar(select(func.count()).select_from(CaseHistory).where(CaseHistory.actor == "staff-cli"))
             == 1
         )
+
+
+def test_approximate_points_are_never_called_duplicates(db):
+    """Two typed addresses in one district both stand at its centre: they are not one pothole."""
+    now = datetime.now(UTC)
+    centre = (22.62359, 120.32091)  # 苓雅區's centroid
+
+    def report(user, approximate):
+        with db.session() as s:
+            case, _, dups = cases.create_case(
+                s,
+                cases.NewCase(kind="D", source="line", category="pothole", latitude=centre[0], longitude=centre[1],
+                              location_approximate=approximate, district="苓雅區", reporter_key=user),
+                now,
+                check_duplicates=True,
+            )  # fmt: skip
+            return case, dups
+
+    first, _ = report("line:U1", approximate=True)
+    second, dups = report("line:U2", approximate=True)
+    assert first is not None and second is not None and dups == []
+    exact, dups = report("line:U3", approximate=False)  # an exact point: no exact neighbour yet
+    assert exact is not None and dups == []
+    again, dups = report("line:U4", approximate=False)
+    assert again is None and [c.number for c in dups] == [exact.number]
