@@ -123,6 +123,7 @@ def cmd_jobs_run(args: argparse.Namespace) -> int:
 FEATURE_CLIS: list[str] = [
     "bot.proposals_cli",
     "bot.unanswered_cli",
+    "bot.human_cli",
     "bot.cases_cli",
     "bot.legal_cli",
     "bot.video_cli",
