@@ -78,7 +78,13 @@ class PetitionStatusHandler(Handler):
             ctx.end()
             return [Text(FOREIGN)]
         number = number.upper()
-        wait = cases.lookup_locked(ctx.session, ctx.user_key, ctx.now)
+        # Failures count per person and per case number: a new web session (a new
+        # person to us) gets no fresh tries at the same case's code.
+        guard = (ctx.user_key, f"case:{number}")
+        wait = max(
+            (w for w in (cases.lookup_locked(ctx.session, key, ctx.now) for key in guard) if w is not None),
+            default=None,
+        )
         case = cases.get_case(ctx.session, number)
         if case is not None and self._mine(ctx, case):
             ctx.end()
@@ -98,9 +104,10 @@ class PetitionStatusHandler(Handler):
             ctx.end()
             assert case is not None
             return [Text(cases.case_summary(ctx.session, case, ctx.now))]
-        cases.record_lookup_failure(ctx.session, ctx.user_key, ctx.now)
+        for key in guard:
+            cases.record_lookup_failure(ctx.session, key, ctx.now)
         ctx.goto("ask", number=None)
-        if cases.lookup_locked(ctx.session, ctx.user_key, ctx.now) is not None:
+        if any(cases.lookup_locked(ctx.session, key, ctx.now) is not None for key in guard):
             ctx.end()
             return [
                 Text(NOT_FOUND + f"\n查詢失敗次數過多，請 {cases.LOCKOUT_WINDOW.seconds // 60} 分鐘後再試。")

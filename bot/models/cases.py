@@ -125,7 +125,9 @@ class CaseFollower(Base):
 
 
 class CaseLookupFailure(Base):
-    """A failed lookup of someone else's case (unknown number or wrong code), for the lockout."""
+    """A failed lookup of someone else's case (unknown number or wrong code), for the lockout.
+
+    `user_key` is who failed, or `case:<number>` for failures on one case by anyone."""
 
     __tablename__ = "case_lookup_failures"
 

@@ -47,6 +47,11 @@ def test_others_case_needs_the_code_and_unknown_equals_wrong(talk, db):
     assert ask_real == ask_fake
 
 
+def cases_owner(db, number):
+    with db.session() as s:
+        return cases.get_case(s, number).reporter_key
+
+
 def cases_not_found():
     from handlers.petition_status import NOT_FOUND
 
@@ -63,8 +68,14 @@ def test_lockout_after_five_failures_in_fifteen_minutes(talk, db, engine):
     # Even the right code is refused while locked out.
     out = t(f"查詢案件 {number} {code}")
     assert "失敗次數過多" in out and "案號：" not in out
-    # Someone else is not affected, and the lock ends after 15 minutes.
-    assert f"案號：{number}" in talk("console:friend")(f"查詢案件 {number} {code}")
+    # A fresh identity (a new web session) gets no fresh tries at this case's code…
+    assert "失敗次數過多" in talk("web:fresh-session")(f"查詢案件 {number} {code}")
+    # …while other cases, and the reporter's own view, are not affected.
+    other, other_code = make_case(db, user="console:owner2")
+    assert f"案號：{other}" in talk("console:friend")(f"查詢案件 {other} {other_code}")
+    owner = cases_owner(db, number)
+    assert f"案號：{number}" in talk(owner)(f"查詢案件 {number}")
+    # The lock ends after 15 minutes.
     real = engine.clock
     engine.clock = lambda: real() + timedelta(minutes=16)
     try:
