@@ -412,9 +412,29 @@ def end(session: Session, request_id: int, outcome: str, note: str | None, now: 
     return request
 
 
-def to_case(session: Session, request_id: int, kind: str, description: str | None, actor: str, now: datetime):
-    """Open a petition (P) or dispatch (D) case on the resident's behalf, tracked like any other."""
+def to_case(
+    session: Session,
+    request_id: int,
+    kind: str,
+    description: str | None,
+    actor: str | None,
+    now: datetime,
+    *,
+    category: str | None = None,
+    district: str | None = None,
+    address: str | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+):
+    """Open a petition (P) or dispatch (D) case on the resident's behalf, tracked like any other.
+
+    A dispatch case needs what routing needs: a category and where (a district, an
+    address naming one, or coordinates in the city). The actor defaults to the interpreter
+    who took the session."""
+    import data
     from bot import cases
+    from intents.normalize import fold
+    from intents.slots import extract_district
 
     request = _locked(session, request_id)
     if request is None:
@@ -426,16 +446,38 @@ def to_case(session: Session, request_id: int, kind: str, description: str | Non
     letter = {"petition": "P", "dispatch": "D"}.get(kind)
     if letter is None:
         raise VideoError("kind 必須是 petition 或 dispatch。")
+    approximate = False
+    if letter == "D":
+        if category not in cases.CATEGORIES:
+            raise VideoError(f"派工案件需要類別（--category：{'、'.join(cases.CATEGORIES)}）。")
+        if latitude is not None and longitude is not None:
+            found = data.nearest_district(latitude, longitude)
+            if found is None:
+                raise VideoError("這個座標不在高雄市內。")
+            district = district or found.name
+        else:
+            district = district or (extract_district(fold(address)) if address else None)
+            centre = data.district_centroid(district)
+            if centre is None:
+                raise VideoError("派工案件需要地點：--district、含行政區的 --address，或 --lat/--lng。")
+            latitude, longitude = centre
+            approximate = True
     case, code, _ = cases.create_case(
         session,
         cases.NewCase(
             kind=letter,
             source=request.channel,
+            category=category if letter == "D" else None,
             description=description or f"手語視訊服務 V{request.id} 代為登錄",
+            latitude=latitude if letter == "D" else None,
+            longitude=longitude if letter == "D" else None,
+            location_approximate=approximate,
+            address=address,
+            district=district,
             reporter_key=request.user_key,
         ),
         now,
-        actor=actor,
+        actor=actor or f"interpreter:{request.interpreter or 'unknown'}",
     )
     request.case_number = case.number
     if request.status == "done" and request.outcome in (None, "answered", "other"):

@@ -38,7 +38,16 @@ def add_cli(sub) -> None:
     q.add_argument("id", type=_request_id)
     q.add_argument("--kind", required=True, choices=["petition", "dispatch"])
     q.add_argument("--description")
-    q.add_argument("--interpreter", default="interpreter")
+    q.add_argument(
+        "--category",
+        choices=["pothole", "streetlight", "traffic_signal", "fallen_tree"],
+        help="dispatch cases: what is broken",
+    )
+    q.add_argument("--district", help="dispatch cases: e.g. 鳳山區")
+    q.add_argument("--address", help="dispatch cases: an address naming its district")
+    q.add_argument("--lat", type=float)
+    q.add_argument("--lng", type=float)
+    q.add_argument("--interpreter", help="default: the interpreter who took the session")
     q.set_defaults(func=_to_case)
 
     q = vsub.add_parser("stats", help="sessions per month, waiting times, outcomes")
@@ -158,8 +167,13 @@ def _to_case(args: argparse.Namespace) -> int:
             args.id,
             args.kind,
             args.description,
-            f"interpreter:{args.interpreter}",
+            f"interpreter:{args.interpreter}" if args.interpreter else None,
             datetime.now(UTC),
+            category=args.category,
+            district=args.district,
+            address=args.address,
+            latitude=args.lat,
+            longitude=args.lng,
         )
         print(f"V{args.id}: case {case.number} created")
 

@@ -214,3 +214,49 @@ def test_scheduled_session_reminder_once(db):
         rows = s.scalars(select(OutboxMessage)).all()
         assert len(rows) == 1 and "手語視訊提醒" in rows[0].messages[0]["text"]
         assert s.get(VideoRequest, r.id).status == "scheduled"  # still open until accepted
+
+
+def test_a_dispatch_case_from_a_session_is_routed_and_credited_to_its_interpreter(db):
+    from bot import video
+    from bot.models import Case, CaseHistory
+
+    now = datetime.now(UTC)
+    with db.session() as s:
+        request = VideoRequest(
+            user_key="line:Udeaf",
+            channel="line",
+            mode="now",
+            status="done",
+            interpreter="林翻譯",
+            created_at=now,
+        )
+        s.add(request)
+        s.flush()
+        rid = request.id
+    with db.session() as s, pytest.raises(video.VideoError, match="類別"):
+        video.to_case(s, rid, "dispatch", "路燈不亮", None, now)
+    with db.session() as s, pytest.raises(video.VideoError, match="地點"):
+        video.to_case(s, rid, "dispatch", "路燈不亮", None, now, category="streetlight")
+    with db.session() as s, pytest.raises(video.VideoError, match="不在高雄市"):
+        video.to_case(
+            s,
+            rid,
+            "dispatch",
+            "路燈不亮",
+            None,
+            now,
+            category="streetlight",
+            latitude=22.997,
+            longitude=120.213,
+        )
+    with db.session() as s:
+        case = video.to_case(
+            s, rid, "dispatch", "路燈不亮", None, now, category="streetlight", address="鳳山區光遠路"
+        )
+        number = case.number
+    with db.session() as s:
+        case = s.scalars(select(Case).where(Case.number == number)).one()
+        assert (case.category, case.district, case.location_approximate) == ("streetlight", "鳳山區", True)
+        assert case.agency and case.due_at is not None
+        actors = {h.actor for h in s.scalars(select(CaseHistory).where(CaseHistory.case_id == case.id))}
+        assert actors == {"interpreter:林翻譯", "routing"}  # created by the interpreter, then routed
