@@ -32,8 +32,10 @@ class Message:
     location: Location | None = None
     # LINE message id of an image, fetched with the content API when a flow wants it
     image_id: str | None = None
-    # bytes of an uploaded image (web chat); None on LINE
+    # the image's bytes: uploaded (web chat) or fetched from LINE before the transaction
     image_bytes: bytes | None = None
+    # why a LINE image could not be fetched (the handler says so to the resident)
+    content_error: str | None = None
 
     @property
     def line_user_id(self) -> str | None:

@@ -99,6 +99,8 @@ class Context:
 
     def image_bytes(self, msg: Message, max_bytes: int) -> tuple[bytes, str]:
         """The image a message carries: uploaded bytes (web) or LINE content (fetched)."""
+        if msg.content_error is not None:
+            raise ContentError(msg.content_error)
         if msg.image_bytes is not None:
             if len(msg.image_bytes) > max_bytes:
                 raise ContentError("too large")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -23,6 +24,7 @@ from bot import outbox
 from bot.channels.line_render import to_line_messages
 from bot.messages import Location, Message, Text
 from bot.models import ProcessedEvent
+from handlers.base import ContentError
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +90,7 @@ def callback():
         log.warning("webhook body rejected: %s", exc)
         return _error(400, str(exc))
 
-    handled = failed = 0
+    handled = failed = lost = 0
     for raw in events:
         try:
             if handle_event(svc, raw):
@@ -96,9 +98,14 @@ def callback():
         except Exception:
             failed += 1
             log.exception("webhook event %s (%s) failed", raw.get("webhookEventId"), raw.get("type"))
-            _apologize(svc, raw)
+            if not _apologize(svc, raw):
+                lost += 1
     log.info("webhook: %d events, %d handled, %d failed", len(events), handled, failed)
-    # 200 even when an event failed: its apology is queued and redelivery would not help.
+    if lost:
+        # Not even the failure could be recorded (the database is down): ask LINE to
+        # redeliver; the events that did go through are recognised by their ids.
+        return _error(500, "events could not be recorded; please redeliver")
+    # 200 when a failed event's apology is queued: redelivering it would fail the same way.
     return jsonify(status="ok")
 
 
@@ -198,14 +205,18 @@ def handle_event(svc: dict[str, Any], raw: dict[str, Any]) -> bool:
     event_id = str(event_id)[:64] if event_id else None
     redelivery = bool((raw.get("deliveryContext") or {}).get("isRedelivery"))
     db, engine = svc["db"], svc["engine"]
+    person, chat = _source_ids(raw)
+    msg = to_message(raw, f"line:{person}") if person is not None else None
+    if msg is not None and msg.kind == "image" and msg.image_id:
+        # Download before the transaction: a slow content API must not hold database locks
+        # (SQLite's single writer, the conversation row) while other residents wait.
+        msg = _with_content(svc, msg)
     with db.session() as session:
         if not _claim_event(session, event_id):
             log.info("webhook event %s already handled (redelivery=%s)", event_id, redelivery)
             return False
-        person, chat = _source_ids(raw)
         if person is None:
             return True
-        msg = to_message(raw, f"line:{person}")
         if msg is None:
             log.info("webhook event %s of type %s needs no answer", event_id, raw.get("type"))
             return True
@@ -218,16 +229,31 @@ def handle_event(svc: dict[str, Any], raw: dict[str, Any]) -> bool:
     return True
 
 
-def _apologize(svc: dict[str, Any], raw: dict[str, Any]) -> None:
-    """A failed event still gets an answer, and is marked handled so it is not redone."""
+# LINE keeps images up to 10 MB; the services that take photos accept no more.
+IMAGE_MAX_BYTES = 10 * 1024 * 1024
+
+
+def _with_content(svc: dict[str, Any], msg: Message) -> Message:
+    try:
+        blob, _content_type = svc["line_api"].get_content(msg.image_id, IMAGE_MAX_BYTES)
+    except ContentError as exc:
+        return replace(msg, content_error=str(exc) or "unavailable")
+    return replace(msg, image_bytes=blob)
+
+
+def _apologize(svc: dict[str, Any], raw: dict[str, Any]) -> bool:
+    """A failed event still gets an answer, and is marked handled so it is not redone.
+    False when even that could not be written."""
     token = raw.get("replyToken")
     _, chat = _source_ids(raw)
     event_id = raw.get("webhookEventId")
     try:
         with svc["db"].session() as session:
             if not _claim_event(session, str(event_id)[:64] if event_id else None):
-                return
+                return True
             if token and chat and raw.get("type") in ("message", "postback", "follow"):
                 outbox.enqueue_reply(session, chat, str(token), to_line_messages([SORRY]))
+        return True
     except Exception:
         log.exception("could not record the failure of webhook event %s", event_id)
+        return False

@@ -9,6 +9,7 @@ import time
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from bot.channels.line_render import to_line_messages
 from bot.models import Conversation, MessageLog, OutboxMessage, ProcessedEvent
@@ -296,6 +297,31 @@ def test_one_failing_event_does_not_lose_the_others(client, svc, fake_line, monk
         keys = set(s.scalars(select(Conversation.user_key)))
     assert keys == {"line:U-a", "line:U-b"}  # the failed event's half-done work was rolled back
     assert counts(svc["db"])["processed"] == 3
+
+
+def test_when_nothing_can_be_recorded_line_is_asked_to_redeliver(client, svc, fake_line, monkeypatch):
+    """The database is down: a 200 would lose the event for good; a 500 makes LINE redeliver."""
+    engine = svc["engine"]
+    real = engine.handle_in
+    db = svc["db"]
+    real_session = db.session
+    down = {"now": True}
+
+    def broken_session():
+        if down["now"]:
+            raise OperationalError("SELECT 1", {}, Exception("database is down"))
+        return real_session()
+
+    monkeypatch.setattr(db, "session", broken_session)
+    body = {"events": [text_event("選單", user="U-x", event_id="E-down", token="T-down")]}
+    assert post_webhook(client, body).status_code == 500
+    down["now"] = False  # back up: LINE's redelivery is answered once
+    redelivered = {"events": [{**body["events"][0], "deliveryContext": {"isRedelivery": True}}]}
+    monkeypatch.setattr(engine, "handle_in", real)
+    assert post_webhook(client, redelivered).status_code == 200
+    assert post_webhook(client, redelivered).status_code == 200
+    svc["delivery"].deliver_due()
+    assert [r["replyToken"] for r in fake_line.replies] == ["T-down"]
 
 
 # --- answering quickly, delivering afterwards -------------------------------------------------
