@@ -307,6 +307,7 @@ def ablation_variants() -> list[tuple[str, Options]]:
         ("- template stripping", replace(d, steps=Steps(templates=False))),
         ("- pinyin homophones", replace(d, steps=Steps(pinyin=False))),
         ("- colloquial vocabulary", replace(d, vocabulary=False)),
+        ("- topic-word coverage", replace(d, topic_words=False)),
         ("- answer weighting", replace(d, answer_weight=0.0)),
         ("- BM25 (FAQ as examples)", replace(d, faq_bm25=False)),
         ("- n-gram index narrowing", replace(d, index=False)),
@@ -361,7 +362,7 @@ def calibrate(matcher: Matcher, rows: Sequence[Row], out=None) -> None:
                 matcher.threshold, matcher.margin = threshold, margin
                 _curve_line(matcher, tune, same, f"{threshold:>9}{margin:>7}{saved[2]:>7}", out)
         matcher.threshold, matcher.margin = saved[0], saved[1]
-        for faq_threshold in (30, 34, 38, 40, 42, 44, 46, 50, 55):
+        for faq_threshold in (22, 26, 28, 30, 32, 34, 38, 42, 46):
             matcher.faq_threshold = faq_threshold
             _curve_line(matcher, tune, same, f"{saved[0]:>9}{saved[1]:>7}{faq_threshold:>7}", out)
     finally:

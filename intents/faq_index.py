@@ -51,6 +51,12 @@ COVERAGE_EXP = 0.75
 LEAD_WEIGHT = 1.0
 # Grams found in more than this share of entries narrow nothing and are skipped.
 COMMON = 0.25
+# Topic words: the query's bigrams (and Latin words) weighted by IDF**TOPIC_POWER (the rarest words say
+# what is asked: 冰箱 in 冰箱壞了找誰修, 時薪 in 時薪的人休息日加班費怎麼算). A candidate's
+# score is scaled by TOPIC_FLOOR + (1 - TOPIC_FLOOR) * the share of that mass it holds:
+# an entry that matches the generic words but misses the topic word drops.
+TOPIC_POWER = 1.0  # plain IDF: squaring let one rare typo veto an entry
+TOPIC_FLOOR = 0.5
 
 
 @lru_cache(maxsize=1)
@@ -66,10 +72,15 @@ def vocabulary() -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple(sorted(((k, tuple(v)) for k, v in pairs.items() if k), key=lambda p: -len(p[0])))
 
 
+def expansions(key: str) -> list[tuple[str, tuple[str, ...]]]:
+    """The (colloquial, official words) pairs whose colloquial word the key holds."""
+    return [(colloquial, official) for colloquial, official in vocabulary() if colloquial in key]
+
+
 def expand(key: str) -> str:
     """The official words for the colloquial ones the key holds (space separated, so no
     bigram spans two words)."""
-    return " ".join(" ".join(official) for colloquial, official in vocabulary() if colloquial in key)
+    return " ".join(" ".join(official) for _, official in expansions(key))
 
 
 # Question words and function words: residents and the city phrase them differently
@@ -90,12 +101,21 @@ def content(key: str) -> str:
     return _QUESTION_WORDS.sub(" ", key)
 
 
+_RUNS = re.compile(r"[a-z0-9]+|[^a-z0-9]+")
+
+
 def weighted_grams(key: str) -> Counter[str]:
-    """Character unigrams and bigrams of each space-separated chunk, with their counts."""
+    """Character unigrams and bigrams of each space-separated chunk, with their counts.
+    Latin words and numbers count as whole tokens: the bigrams of "house" would find
+    "warehouse", and those of a phone number any other number."""
     out: Counter[str] = Counter()
     for chunk in key.split():
-        out.update(chunk)
-        out.update(chunk[i : i + 2] for i in range(len(chunk) - 1))
+        for run in _RUNS.findall(chunk):
+            if run[0].isascii() and run[0].isalnum():
+                out[run] += 1
+                continue
+            out.update(run)
+            out.update(run[i : i + 2] for i in range(len(run) - 1))
     return out
 
 
@@ -136,15 +156,18 @@ class FaqIndex:
         vocabulary: bool = True,
         fuzz_share: float = FUZZ_SHARE,
         doc_share: float = DOC_SHARE,
+        topic_floor: float = TOPIC_FLOOR,
     ):
         """entries: (intent id, question, answer). Staff examples go in as more questions."""
         self.ids: list[str] = []
         self.questions: list[str] = []
+        self._bigrams: list[frozenset[str]] = []  # each question's content bigrams
         self._normalize = normalize
         self.answer_weight = answer_weight
         self.use_vocabulary = vocabulary
         self.fuzz_share = fuzz_share
         self.doc_share = doc_share
+        self.topic_floor = topic_floor
         docs: list[Counter[str]] = []
         answers: list[Counter[str]] = []
         for intent_id, question, answer in entries:
@@ -153,7 +176,9 @@ class FaqIndex:
                 continue
             self.ids.append(intent_id)
             self.questions.append(key)
-            docs.append(weighted_grams(content(key)))
+            doc = weighted_grams(content(key))
+            docs.append(doc)
+            self._bigrams.append(frozenset(g for g in doc if len(g) >= 2))  # bigrams and Latin words
             # Answers are official text: folding is enough (no typos to repair).
             answers.append(
                 weighted_grams(content(fold(answer[:ANSWER_CHARS])))
@@ -198,15 +223,52 @@ class FaqIndex:
         ).astype(np.float32)
         return postings
 
+    def _idf(self, g: str) -> float:
+        posting = self._postings.get(g)
+        return self._unseen if posting is None else posting[2]
+
+    def _topics(
+        self, query: dict[str, float], pairs: list[tuple[str, tuple[str, ...]]]
+    ) -> list[tuple[float, frozenset[str], tuple[str, ...]]]:
+        """The query's topic terms as (weight, bigrams any of which covers it, official
+        words any of which covers it). A colloquial word the vocabulary knows is one term,
+        covered by its official words (老公打我 is about 家暴); other bigrams stand alone."""
+        terms: list[tuple[float, frozenset[str], tuple[str, ...]]] = []
+        inside: set[str] = set()
+        for colloquial, official in pairs:
+            own = {colloquial[i : i + 2] for i in range(len(colloquial) - 1)}
+            inside |= own
+            grams_ = own | {w[i : i + 2] for w in official for i in range(len(w) - 1)}
+            idf = max((self._idf(g) for g in grams_), default=0.0)
+            terms.append((idf**TOPIC_POWER, frozenset(own), (colloquial, *official)))
+        for g in query:
+            if len(g) >= 2 and g not in inside:  # bigrams and Latin words
+                terms.append((self._idf(g) ** TOPIC_POWER, frozenset((g,)), ()))
+        return terms
+
+    def _topic_share(self, i: int, terms: list[tuple[float, frozenset[str], tuple[str, ...]]]) -> float:
+        """Share of the query's topic mass the entry's question holds."""
+        if not terms:
+            return 1.0
+        bigrams, question = self._bigrams[i], self.questions[i]
+        total = held = 0.0
+        for weight, grams_, words in terms:
+            total += weight
+            if not grams_.isdisjoint(bigrams) or any(w in question for w in words):
+                held += weight
+        return held / total if total else 1.0
+
     def search(self, key: str, k: int = 5) -> list[tuple[str, float]]:
         """The best FAQ entries for a normalized key, with a 0-100 score, best first."""
         if not self.n or not key:
             return []
         query: dict[str, float] = {g: float(min(c, 2)) for g, c in weighted_grams(content(key)).items()}
-        if self.use_vocabulary and (extra := expand(key)):
+        pairs = expansions(key) if self.use_vocabulary else []
+        topics = self._topics(query, pairs)  # what was written, before the expansion
+        if pairs:
             # Official words stand in for the resident's, so they count for less than
             # what was written (紅綠燈 must not weigh double through 號誌).
-            for g, c in weighted_grams(content(extra)).items():
+            for g, c in weighted_grams(content(" ".join(" ".join(o) for _, o in pairs))).items():
                 if g not in query:
                     query[g] = EXPANSION_WEIGHT * min(c, 2)
         scores = np.zeros(self.n, dtype=np.float32)
@@ -242,9 +304,9 @@ class FaqIndex:
                 1.0, s / (float(self._self[i]) or 1.0)
             )
             fz = fuzz.partial_ratio(plain, self.questions[i]) / 100.0 if len(plain) > 1 else 0.0
-            ranked.append(
-                (self.ids[i], confidence * 100.0 * ((1 - self.fuzz_share) * coverage + self.fuzz_share * fz))
-            )
+            topic = self.topic_floor + (1 - self.topic_floor) * self._topic_share(i, topics)
+            score = confidence * 100.0 * ((1 - self.fuzz_share) * coverage + self.fuzz_share * fz)
+            ranked.append((self.ids[i], score * topic))
         ranked.sort(key=lambda kv: -kv[1])
         if LEAD_WEIGHT and len(ranked) > 1:
             lead = ranked[0][1] - next((s for i, s in ranked if i != ranked[0][0]), 0.0)

@@ -28,7 +28,7 @@ from typing import Literal
 from rapidfuzz import fuzz
 
 from .catalog import Intent, load_out_of_scope
-from .faq_index import FaqIndex
+from .faq_index import TOPIC_FLOOR, FaqIndex
 from .normalize import ALL_STEPS, Steps, fold, normalize_pair
 from .slots import extract_slots
 
@@ -38,8 +38,9 @@ Decision = Literal["answer", "clarify", "fallback"]
 # when the runner-up is within MARGIN of the best, it asks which one was meant.
 THRESHOLD = 62.0
 MARGIN = 4.0
-# FAQ entries are scored by BM25 coverage (faq_index.py), on a scale of their own.
-FAQ_THRESHOLD = 44.0
+# FAQ entries are scored by BM25 coverage scaled by topic-word coverage (faq_index.py),
+# on a scale of their own.
+FAQ_THRESHOLD = 30.0
 # Below the threshold, intents scoring at least this are offered as "did you mean".
 SUGGEST = 45.0
 # A built-in intent this close to a winning FAQ entry wins instead: services first.
@@ -71,6 +72,7 @@ class Options:
     fuzz_weight: float = FUZZ_WEIGHT
     faq_bm25: bool = True  # False: FAQ questions are plain examples (the older scoring)
     vocabulary: bool = True  # colloquial → official words for the FAQ lookup
+    topic_words: bool = True  # FAQ entries missing the query's rare words score less
 
 
 DEFAULT_OPTIONS = Options()
@@ -174,6 +176,7 @@ class Matcher:
                 self._normalize,
                 answer_weight=options.answer_weight,
                 vocabulary=options.vocabulary,
+                topic_floor=TOPIC_FLOOR if options.topic_words else 1.0,
             )
 
         n = max(len(self._keys), 1)
@@ -299,13 +302,21 @@ class Matcher:
             ranked = self._apply_slot_cues(ranked, slots)
         none_score = 0.0
         real: list[tuple[str, float]] = []
-        # FAQ scores onto the scale of the rest: an entry at FAQ_THRESHOLD scores THRESHOLD.
-        faq_scale = self.threshold / self.faq_threshold if self._faq is not None else 1.0
+        # FAQ scores onto the scale of the rest: an entry at FAQ_THRESHOLD scores THRESHOLD,
+        # one at 100 scores 100 (piecewise linear, so a low FAQ threshold does not inflate
+        # every FAQ score past the services' cues).
+        t, ft = self.threshold, self.faq_threshold
+
+        def faq_scale(score: float) -> float:
+            if score <= ft:
+                return score * t / ft
+            return min(100.0, t + (score - ft) * (100.0 - t) / (100.0 - ft))
+
         for intent_id, score in ranked:
             if intent_id == NONE:
                 none_score = max(none_score, score)
             elif self.intents[intent_id].kind == "faq" and self._faq is not None:
-                real.append((intent_id, min(100.0, score * faq_scale)))
+                real.append((intent_id, faq_scale(score)))
             else:
                 real.append((intent_id, score))
         real.sort(key=lambda kv: -kv[1])

@@ -109,7 +109,9 @@ CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
     ),
 }
 # Said of a road without naming a lamp, signal or tree, these still mean the surface.
-WEAK_POTHOLE_WORDS = ("凹", "陷", "鋪平", "補好", "不平", "路面", "道路", "馬路")
+WEAK_POTHOLE_WORDS = ("凹", "陷", "鋪平", "補平", "補好", "不平", "路面", "道路", "馬路")
+# A lamp (燈) said to be dark anywhere in the message, with no other thing named.
+WEAK_STREETLIGHT_WORDS = ("沒亮", "不亮", "好暗", "很暗", "太暗")
 # Order matters where words overlap: 紅綠燈 must win over 路燈-ish "燈" words.
 CATEGORY_ORDER = ("traffic_signal", "pothole", "fallen_tree", "streetlight")
 
@@ -174,6 +176,8 @@ def extract_category(key: str) -> str | None:
                 start = key.find(word)
             if start >= 0 and (best is None or (start, rank) < best[:2]):
                 best = (start, rank, category)
+    if best is None and "燈" in key and any(word in key for word in WEAK_STREETLIGHT_WORDS):
+        return "streetlight"
     if best is None and any(word in key for word in WEAK_POTHOLE_WORDS):
         return "pothole"
     return best[2] if best else None

@@ -114,24 +114,25 @@ def test_split_is_fixed_and_about_even(rows):
 # --- figures on the held-out split -------------------------------------------------------
 def test_heldout_intent_figures(results):
     r = results["heldout"]
-    assert r["service_accuracy"] >= 0.94, r["confusions"]
-    assert r["oos_rejection"] >= 0.93, r["confusions"]
+    assert r["service_accuracy"] >= 0.96, r["confusions"]
+    assert r["oos_rejection"] >= 0.94, r["confusions"]
     assert r["category_accuracy"] >= 0.97
     assert r["district_accuracy"] >= 0.95
 
 
 def test_heldout_faq_retrieval_with_the_city_faq(results):
     r = results["heldout"]
-    assert r["faq_first"] >= 0.76
-    assert r["faq_top3"] >= 0.88
+    assert r["faq_first"] >= 0.75
+    assert r["faq_top3"] >= 0.89
 
 
 def test_tune_split_figures(results):
     r = results["tune"]
-    assert r["service_accuracy"] >= 0.93
-    assert r["oos_rejection"] >= 0.96
-    assert r["faq_first"] >= 0.82
-    assert r["faq_top3"] >= 0.95
+    assert r["service_accuracy"] >= 0.99
+    assert r["oos_rejection"] >= 0.95
+    assert r["category_accuracy"] >= 0.97
+    assert r["faq_first"] >= 0.87
+    assert r["faq_top3"] >= 0.97
 
 
 def test_matcher_beats_the_tfidf_nearest_question_baseline(intents, rows, same, results):
@@ -198,3 +199,24 @@ def test_build_and_match_are_fast_enough(intents, rows):
         cpu.append(time.thread_time() - t)
     cpu.sort()
     assert cpu[len(cpu) // 2] < 0.01  # p50 ~1 ms; bench/bench_matcher.py has the real figures
+
+
+# --- topic words and generic cues ----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # A past report plus a status question asks what became of it, not for a new dispatch.
+        ("上次報修的路燈修好了沒", "petition_status"),
+        ("前幾天通報的坑洞補了嗎", "petition_status"),
+        # English street problems; "house" must not find "warehouse" through its bigrams.
+        ("big pothole on the road near my house please fix", "dispatch_report"),
+    ],
+)
+def test_generic_service_cues(matcher, text, intent):
+    assert matcher.match(text).intent == intent
+
+
+def test_an_entry_missing_the_topic_word_ranks_below_one_holding_it(matcher):
+    # 冰箱 (a fridge) is what is asked about; the fire-equipment entry only shares 找誰修.
+    verdict = matcher.match("家裡冰箱壞了要找誰來修")
+    assert verdict.intent == "fallback", verdict
