@@ -124,7 +124,8 @@ class SignLanguageHandler(Handler):
         if a == "sched":
             return [self._days(ctx)]
         if a == "sday":
-            return [self._times(ctx, data.get("d", ""), int(data.get("p") or 0))]
+            page = data.get("p") or "0"
+            return [self._times(ctx, data.get("d", ""), int(page) if page.isdigit() else 0)]
         if a == "stime":
             at = data.get("at")
             if self._parse_at(at, ctx) is None:

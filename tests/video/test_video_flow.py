@@ -260,3 +260,11 @@ def test_a_dispatch_case_from_a_session_is_routed_and_credited_to_its_interprete
         assert case.agency and case.due_at is not None
         actors = {h.actor for h in s.scalars(select(CaseHistory).where(CaseHistory.case_id == case.id))}
         assert actors == {"interpreter:林翻譯", "routing"}  # created by the interpreter, then routed
+
+
+def test_a_tampered_postback_gets_an_answer_not_an_error(engine):
+    from bot.messages import Message
+
+    for data in ("intent=sign_language_video&a=sday&p=abc", "intent=sign_language_video&a=sday&d=xx&p=-1"):
+        replies = engine.handle(Message("web:tamper", "web", "postback", data=data))
+        assert replies and all(getattr(r, "text", "x") for r in replies)
