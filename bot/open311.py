@@ -11,6 +11,7 @@ part of any answer.
 from __future__ import annotations
 
 import hmac
+import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -120,6 +121,23 @@ def _error(fmt: str, status: int, description: str) -> Response:
     return _render(fmt, [{"code": status, "description": description}], "errors", "error", status)
 
 
+# What a resident typed may name them: phone numbers and e-mail addresses are masked
+# before a description is published.
+_PHONE = re.compile(
+    r"(?<![0-9A-Za-z-])(?:"
+    r"\+?886[-\s]?\(?0?\d{1,3}\)?[-\s]?\d{3,4}[-\s]?\d{3,4}"  # international
+    r"|09\d{2}[-\s]?\d{3}[-\s]?\d{3}"  # mobile
+    r"|\(?0\d{1,2}\)?[-\s]?\d{3,4}[-\s]?\d{4}"  # landline
+    r")(?![0-9A-Za-z])"
+)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def public_text(text: str | None) -> str:
+    text = _EMAIL.sub("＊＊＊", text or "")
+    return _PHONE.sub("＊＊＊", text)
+
+
 def _request_json(case: Case) -> dict[str, Any]:
     name = SERVICES.get(case.category or "", (cases.category_name(case.category),))[0]
     notes = cases.status_label(case.status) + ("（已逾期）" if case.overdue else "")
@@ -129,7 +147,7 @@ def _request_json(case: Case) -> dict[str, Any]:
         "status_notes": notes,
         "service_name": name,
         "service_code": case.category,
-        "description": case.description or "",
+        "description": public_text(case.description),
         "agency_responsible": f"{case.agency or ''}{case.unit or ''}" or None,
         "service_notice": None,
         "requested_datetime": _iso(case.created_at),

@@ -231,3 +231,14 @@ def test_request_filters(client, db):
     )  # ids override other filters
     r = client.get("/open311/v2/requests.json", query_string={"service_code": "traffic_signal"})
     assert [x["agency_responsible"] for x in r.get_json()] == ["交通局號誌故障通報專線"]
+
+
+def test_contact_details_typed_into_a_description_are_not_published(client, db):
+    number, _ = make_case(db)
+    with db.session() as s:
+        case = cases.get_case(s, number)
+        case.description = "坑洞很深，有問題打給我 0912-345-678 或寫信 chen.mei@example.com，門口 12 號。"
+    body = client.get(f"/open311/v2/requests/{number}.json").get_json()
+    description = body[0]["description"]
+    assert "0912" not in description and "example.com" not in description
+    assert description.startswith("坑洞很深") and "門口 12 號" in description
