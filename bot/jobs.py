@@ -31,7 +31,8 @@ def periodic(fn: Job) -> Job:
 
 def load_jobs() -> dict[str, Job]:
     """Import every module that registers jobs (the handlers' service modules)."""
-    import handlers  # noqa: F401  - handler modules import their services, which register
+    import bot.retention  # noqa: F401  - registers the purge job
+    import handlers  # handler modules import their services, which register theirs
 
     handlers.build_registry()
     return dict(_JOBS)
