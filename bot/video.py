@@ -59,8 +59,11 @@ class ServiceConfig:
     interpreters_on_duty: int
     schedule_days_ahead: int
     schedule_step_minutes: int
+    closed_dates: frozenset[date] = frozenset()
 
     def sessions_on(self, day: date) -> list[tuple[time, time]]:
+        if day in self.closed_dates:
+            return []
         return sorted(s for days, sess in self.hours if day.isoweekday() in days for s in sess)
 
 
@@ -83,6 +86,10 @@ def config() -> ServiceConfig:
         interpreters_on_duty=max(1, int(raw.get("interpreters_on_duty", 1))),
         schedule_days_ahead=int(raw.get("schedule_days_ahead", 7)),
         schedule_step_minutes=int(raw.get("schedule_step_minutes", 30)),
+        # YAML reads ISO dates as dates; quoted ones arrive as strings.
+        closed_dates=frozenset(
+            d if isinstance(d, date) else date.fromisoformat(str(d)) for d in raw.get("closed_dates") or ()
+        ),
     )
 
 

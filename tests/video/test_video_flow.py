@@ -268,3 +268,16 @@ def test_a_tampered_postback_gets_an_answer_not_an_error(engine):
     for data in ("intent=sign_language_video&a=sday&p=abc", "intent=sign_language_video&a=sday&d=xx&p=-1"):
         replies = engine.handle(Message("web:tamper", "web", "postback", data=data))
         assert replies and all(getattr(r, "text", "x") for r in replies)
+
+
+def test_closed_dates_are_outside_service_hours():
+    from datetime import date
+
+    cfg = video.config()
+    holiday = date(2026, 12, 25)  # a Friday, closed as 行憲紀念日
+    assert holiday in cfg.closed_dates and cfg.sessions_on(holiday) == []
+    at_ten = datetime(2026, 12, 25, 2, 0, tzinfo=UTC)  # 10:00 in Taipei
+    assert not video.in_hours(at_ten)
+    opening = video.local(video.next_opening(at_ten))
+    assert (opening.date(), opening.hour, opening.minute) == (date(2026, 12, 28), 8, 30)  # the next Monday
+    assert video.in_hours(datetime(2026, 12, 24, 2, 0, tzinfo=UTC))  # the Thursday before is open
