@@ -182,7 +182,12 @@ class Engine:
             # label is ours, not the resident's words: slots come only from typed text.
             slots = ctx.matcher.match(msg.text).slots if msg.text and msg.kind == "text" else {}
             verdict = Verdict(msg.text or "", "", intent_id, 100.0, "answer", slots)
-        ctx.end()
+        # A bare `intent=X` button (the menu) starts X afresh. One that carries arguments
+        # (`intent=X&a=dates&s=…`) is a step inside X: the flow X keeps its state.
+        fields = parse_postback(msg.data) if msg.kind == "postback" else {}
+        inside = handler.flow is not None and ctx.flow == handler.flow and len(fields) > 1 and "intent" in fields
+        if not inside:
+            ctx.end()
         return self._run(handler, intent_id, msg, ctx, verdict)
 
     def _run(self, handler, intent_id: str, msg: Message, ctx: Context, verdict: Verdict) -> list[Reply]:

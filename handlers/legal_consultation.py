@@ -137,7 +137,14 @@ class LegalConsultationHandler(Handler):
             return self._mine(ctx)
         named = legal.find_sites(text, None)
         if "預約" in text or "登記" in text:
-            return self._book_start(ctx, named[0].id if len(named) == 1 else None)
+            # The topic said up front (「預約法律諮詢，離婚的問題」) is kept, not asked again.
+            topic = legal.topic_of(text)
+            replies = self._book_start(
+                ctx, named[0].id if len(named) == 1 else None, topic_hint=topic.label if topic else None
+            )
+            if topic is not None and topic.elsewhere:
+                replies = [Text(f"關於「{topic.label}」：{topic.elsewhere}"), *replies]
+            return replies
         if re.search(r"最近|附近|離我|近一點|附近", text) and not named and not district:
             ctx.begin(self.flow, "near")
             return [
@@ -262,6 +269,9 @@ class LegalConsultationHandler(Handler):
                         "或市話（例如 07-3373686、(07)742-2111#220）。"
                     )
                 ]
+            if ctx.data.get("topic_hint"):
+                ctx.goto("confirm", phone=phone, topic=ctx.data["topic_hint"])
+                return self._confirm_prompt(ctx)
             ctx.goto("topic", phone=phone)
             return [
                 Text(
@@ -418,7 +428,13 @@ class LegalConsultationHandler(Handler):
         return with_choices([Text(text), cards], _main_choices())
 
     # --- booking --------------------------------------------------------------------
-    def _book_start(self, ctx: Context, site_id: str | None) -> list[Reply]:
+    def _kept(self, ctx: Context) -> dict[str, str]:
+        """What a booking carries from step to step besides its choices: the topic said up front."""
+        hint = ctx.data.get("topic_hint") if ctx.flow == self.flow else None
+        return {"topic_hint": hint} if hint else {}
+
+    def _book_start(self, ctx: Context, site_id: str | None, topic_hint: str | None = None) -> list[Reply]:
+        topic_hint = topic_hint or (ctx.data.get("topic_hint") if ctx.flow == self.flow else None)
         site = legal.get_site(site_id)
         if site is not None:
             if not site.bookable:
@@ -428,8 +444,8 @@ class LegalConsultationHandler(Handler):
                         _main_choices(),
                     )
                 ]
-            return self._dates(ctx, site.id)
-        ctx.begin(self.flow, "site")
+            return self._dates(ctx, site.id, topic_hint=topic_hint)
+        ctx.begin(self.flow, "site", {"topic_hint": topic_hint} if topic_hint else None)
         bookable = [s for s in legal.sites() if s.bookable]
         return [
             Text(
@@ -438,12 +454,15 @@ class LegalConsultationHandler(Handler):
             )
         ]
 
-    def _dates(self, ctx: Context, site_id: str | None, page: int = 0, note: str = "") -> list[Reply]:
+    def _dates(
+        self, ctx: Context, site_id: str | None, page: int = 0, note: str = "", topic_hint: str | None = None
+    ) -> list[Reply]:
+        topic_hint = topic_hint or (ctx.data.get("topic_hint") if ctx.flow == self.flow else None)
         site = legal.get_site(site_id)
         if site is None or not site.bookable:
-            return self._book_start(ctx, None)
+            return self._book_start(ctx, None, topic_hint=topic_hint)
         days = legal.booking_days(ctx.session, site, ctx.now)
-        ctx.begin(self.flow, "date", {"site": site.id})
+        ctx.begin(self.flow, "date", {"site": site.id, **({"topic_hint": topic_hint} if topic_hint else {})})
         if not days:
             ctx.end()
             return [
@@ -473,7 +492,7 @@ class LegalConsultationHandler(Handler):
         free = legal.free_slots(ctx.session, site, day, ctx.now)
         if not free:
             return self._dates(ctx, site.id, note=f"{day_label(day)} 的時段都已額滿，請改選其他日期。")
-        ctx.begin(self.flow, "slot", {"site": site.id, "date": day.isoformat()})
+        ctx.begin(self.flow, "slot", {"site": site.id, "date": day.isoformat(), **self._kept(ctx)})
         chunk = free[page * PAGE_SLOTS : (page + 1) * PAGE_SLOTS]
         choices = [_pb(t, a="slot", s=site.id, d=day.isoformat(), t=t) for t in chunk]
         if len(free) > (page + 1) * PAGE_SLOTS:
@@ -500,7 +519,9 @@ class LegalConsultationHandler(Handler):
             return self._slots(ctx, site.id, day.isoformat(), note=str(e))
         if slot in legal.taken_slots(ctx.session, site, day):
             return self._slots(ctx, site.id, day.isoformat(), note=f"{slot} 已經有人預約了，請選擇其他時段。")
-        ctx.begin(self.flow, "name", {"site": site.id, "date": day.isoformat(), "slot": slot})
+        ctx.begin(
+            self.flow, "name", {"site": site.id, "date": day.isoformat(), "slot": slot, **self._kept(ctx)}
+        )
         return [Text(f"已選 {site.short} {day_label(day)} {slot}。\n請輸入預約人的姓名：")]
 
     def _confirm_prompt(self, ctx: Context) -> list[Reply]:

@@ -232,3 +232,25 @@ def test_staff_cli_block_and_bookings(db, database_url, monkeypatch, capsys):
     assert cli(["legal", "unblock", day.isoformat(), "--site", "siwei"]) == 0
     with db.session() as s:
         assert legal.sessions_on(s, legal.get_site("siwei"), day)
+
+
+def test_a_topic_said_up_front_is_kept_and_not_asked_again(engine):
+    from bot.messages import Message, Text
+
+    user = "web:topic1"
+
+    def say(text=None, data=None):
+        kind = "postback" if data else "text"
+        replies = engine.handle(Message(user, "web", kind, text=text, data=data))
+        return replies, "\n".join(r.text for r in replies if isinstance(r, Text))
+
+    replies, _ = say("我想預約法律諮詢，是離婚的問題")
+    # site → date → slot, each by its first button
+    for _ in range(3):
+        choice = next(c for c in replies[-1].choices if c.data and "a=" in c.data)
+        replies, out = say(text=choice.text, data=choice.data)
+    assert "姓名" in out
+    _, out = say("王小明")
+    assert "電話" in out
+    _, out = say("0912-345-678")
+    assert "諮詢事項：婚姻家事" in out and "想諮詢哪方面" not in out
