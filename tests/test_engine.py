@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.messages import Message, Text
 from bot.models import Conversation, HumanAgentRequest
 
@@ -56,7 +58,9 @@ def test_a_location_sent_first_is_kept_by_the_service_chosen_next(engine):
     from bot.messages import Location
 
     user = "console:loc1"
-    replies = engine.handle(Message(user, "console", "location", location=Location(22.6208, 120.3120, "四維三路2號")))
+    replies = engine.handle(
+        Message(user, "console", "location", location=Location(22.6208, 120.3120, "四維三路2號"))
+    )
     report = next(c for c in replies[-1].choices if c.label == "通報這裡的路面問題")
     assert len(report.data) <= 300
     out = engine.handle(Message(user, "console", "postback", text=report.text, data=report.data))
@@ -102,3 +106,36 @@ def test_every_contract_intent_has_a_service():
     assert contract <= {i.id for i in load_builtin_intents()}
     for intent_id in [*contract, "faq.hotline_1999", "faq.397220000A.13"]:
         assert registry.for_intent(intent_id) is not None, intent_id
+
+
+@pytest.mark.parametrize(
+    ("opening", "steps", "command", "expected"),
+    [
+        (text, steps, command, expected)
+        for text, steps in [
+            ("路燈壞了", 2),
+            ("我要預約法律諮詢", 2),
+            ("我需要手語視訊", 1),
+            ("我要提議", 0),
+            ("查詢案件", 0),
+        ]
+        for command, expected in [("取消", "已取消"), ("主選單", "請選擇您需要的服務")]
+    ],
+)
+def test_cancel_and_menu_deep_inside_every_flow(engine, opening, steps, command, expected):
+    """Two steps into each service's flow, 取消 and 選單 still work and leave no flow behind."""
+    user = f"console:deep-{abs(hash((opening, command)))}"
+    replies = engine.handle(Message(user, "console", "text", text=opening))
+    for _ in range(steps):
+        step = next(
+            (c for c in getattr(replies[-1], "choices", ()) if c.data and c.action == "postback"), None
+        )
+        if step is None:
+            break
+        replies = engine.handle(Message(user, "console", "postback", text=step.text, data=step.data))
+    with engine.db.session() as s:
+        assert s.get(Conversation, user).flow is not None, "the walk is inside a flow"
+    out, _ = say(engine, command, user=user)
+    assert expected in out
+    with engine.db.session() as s:
+        assert s.get(Conversation, user).flow is None
