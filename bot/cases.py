@@ -187,21 +187,6 @@ def clean_description(text: str | None, limit: int = DESCRIPTION_MAX) -> tuple[s
     return cleaned, False
 
 
-def sniff_image(blob: bytes) -> str | None:
-    """The image type from magic bytes (JPEG, PNG, WebP, HEIC/HEIF), else None."""
-    if blob.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if blob.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if len(blob) >= 12 and blob[:4] == b"RIFF" and blob[8:12] == b"WEBP":
-        return "image/webp"
-    if len(blob) >= 12 and blob[4:8] == b"ftyp" and blob[8:12] in (
-        b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"heim", b"heis",
-    ):  # fmt: skip
-        return "image/heic"
-    return None
-
-
 def store_pending_photo(
     session: Session, user_key: str, blob: bytes, content_type: str, now: datetime
 ) -> int:

@@ -119,6 +119,26 @@ class Outgoing:
     replies: list[Reply] = field(default_factory=list)
 
 
+# --- media --------------------------------------------------------------------------
+
+
+def sniff_image(blob: bytes) -> str | None:
+    """The image type from its first bytes (JPEG, PNG, WebP, HEIC/HEIF: what phones send), else None.
+
+    One list for every channel and service, so what the web chat accepts a service takes."""
+    if blob.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if blob.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if len(blob) >= 12 and blob[:4] == b"RIFF" and blob[8:12] == b"WEBP":
+        return "image/webp"
+    if len(blob) >= 12 and blob[4:8] == b"ftyp" and blob[8:12] in (
+        b"heic", b"heix", b"hevc", b"hevx", b"heif", b"mif1", b"msf1", b"heim", b"heis",
+    ):  # fmt: skip
+        return "image/heic"
+    return None
+
+
 # --- serialization (outbox rows, web JSON) ------------------------------------------
 
 
@@ -137,7 +157,9 @@ def reply_from_dict(d: dict) -> Reply:
     if kind == "text":
         return Text(choices=choices, **d)
     if kind == "cards":
-        cards = tuple(Card(**{**c, "buttons": tuple(Choice(**b) for b in c.get("buttons", ()))}) for c in d.pop("cards"))
+        cards = tuple(
+            Card(**{**c, "buttons": tuple(Choice(**b) for b in c.get("buttons", ()))}) for c in d.pop("cards")
+        )
         return Cards(cards=cards, choices=choices, **d)
     if kind == "place":
         return Place(choices=choices, **d)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from bot import cases
-from bot.messages import Choice, Message, Reply, Text
+from bot.messages import Choice, Message, Reply, Text, sniff_image
 from data import district_centroid, names_other_city
 from intents.normalize import fold
 from intents.slots import extract_district
@@ -256,7 +256,7 @@ class DispatchHandler(Handler):
             return [Text("抱歉，照片暫時無法下載。請再傳一次，或先略過照片繼續通報。", retry)]
         if len(blob) > cases.PHOTO_MAX_BYTES:
             return [Text("照片太大了（上限 10 MB），請換一張較小的照片，或略過。", retry)]
-        content_type = cases.sniff_image(blob)
+        content_type = sniff_image(blob)
         if content_type is None:
             return [Text("這個檔案不是照片（只接受 JPEG、PNG、WebP、HEIC），請重新上傳，或略過。", retry)]
         photo_id = cases.store_pending_photo(ctx.session, ctx.user_key, blob, content_type, ctx.now)

@@ -41,7 +41,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot import openapi
-from bot.messages import Location, Message, reply_from_dict, reply_to_dict
+from bot.messages import Location, Message, reply_from_dict, reply_to_dict, sniff_image
 from bot.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -59,8 +59,6 @@ IMAGE_BODY_LIMIT = math.ceil(MAX_IMAGE_BYTES / 3) * 4 + 4096
 RATE_LIMIT = (30, 60.0)
 SESSION_KEY = "web_id"
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-# JPEG, PNG, GIF, WebP and HEIC/HEIF (phones) by their first bytes.
-_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
@@ -202,14 +200,8 @@ def _decode_image(value: Any) -> bytes:
         raise BadRequest("image_too_large", "照片太大了，請選擇 5 MB 以下的照片。")
     if not data:
         raise BadRequest("invalid_image", "照片資料是空的，請重新選擇照片。")
-    is_image = data.startswith(_IMAGE_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
-    is_image = is_image or (
-        data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"heif")
-    )
-    if not is_image:
-        raise BadRequest(
-            "invalid_image", "這個檔案不是照片，請選擇 JPEG、PNG、GIF、WebP 或 HEIC 格式的圖片。"
-        )
+    if sniff_image(data) is None:
+        raise BadRequest("invalid_image", "這個檔案不是照片，請選擇 JPEG、PNG、WebP 或 HEIC 格式的圖片。")
     return data
 
 
@@ -490,7 +482,7 @@ _SCHEMAS = {
                         "type": "string",
                         "contentEncoding": "base64",
                         "description": (
-                            "A JPEG, PNG, GIF, WebP or HEIC image, base64 (a `data:` URL is accepted), "
+                            "A JPEG, PNG, WebP or HEIC image, base64 (a `data:` URL is accepted), "
                             f"at most {MAX_IMAGE_BYTES // (1024 * 1024)} MiB decoded. The only kind of "
                             "request allowed a body over 1 MiB."
                         ),
