@@ -152,10 +152,24 @@ def _source_ids(raw: dict[str, Any]) -> tuple[str | None, str | None]:
     return person, chat
 
 
+def _addressed_text(message: dict[str, Any]) -> str | None:
+    """The text of a group message that @mentions the bot, without the mention; else None."""
+    text = str(message.get("text") or "")
+    mentionees = ((message.get("mention") or {}).get("mentionees")) or []
+    own = [m for m in mentionees if isinstance(m, dict) and m.get("isSelf")]
+    if not own:
+        return None
+    for m in sorted(own, key=lambda m: -int(m.get("index", 0))):
+        start, length = int(m.get("index", 0)), int(m.get("length", 0))
+        text = text[:start] + text[start + length :]
+    return text.strip() or "選單"
+
+
 def to_message(raw: dict[str, Any], user_key: str) -> Message | None:
     """The channel-neutral message of an event, or None when nothing should answer."""
     kind = raw.get("type")
-    if kind == "follow":
+    in_group = (raw.get("source") or {}).get("type") in ("group", "room")
+    if kind == "follow" or (kind == "join" and in_group):
         return Message(user_key, "line", "follow")
     if kind == "postback":
         postback = raw.get("postback") or {}
@@ -164,6 +178,11 @@ def to_message(raw: dict[str, Any], user_key: str) -> Message | None:
         return None
     message = raw.get("message") or {}
     mtype = message.get("type")
+    if in_group:
+        # In a group the bot speaks when spoken to: a text that @mentions it (or a tap on
+        # one of its buttons, above); everything else is the members' own conversation.
+        text = _addressed_text(message) if mtype == "text" else None
+        return Message(user_key, "line", "text", text=text) if text else None
     if mtype == "text":
         return Message(user_key, "line", "text", text=str(message.get("text") or ""))
     if mtype == "location":

@@ -74,8 +74,12 @@ def test_sdk_fixture_events_replayed(client, svc, fake_line):
     by_index = {int(t.split("-")[1]): m for t, m in replies.items()}
     types = {i: (e["type"], (e.get("message") or {}).get("type")) for i, e in enumerate(events)}
 
-    # Those that must answer: messages, postbacks, follow.
-    answered = {i for i, (t, _) in types.items() if t in ("message", "postback", "follow")}
+    # Those that must answer: one-to-one messages and postbacks, follow, and join.
+    answered = {
+        i
+        for i, (t, _) in types.items()
+        if (t in ("message", "postback", "follow") and events[i]["source"]["type"] == "user") or t == "join"
+    }
     assert set(by_index) == answered
     assert "Hello" not in texts(by_index[0])  # an answer, not an echo
     assert by_index[6] == to_line_messages(menu.welcome())
@@ -85,22 +89,38 @@ def test_sdk_fixture_events_replayed(client, svc, fake_line):
         if mtype in ("video", "audio", "file"):
             assert by_index[i] == to_line_messages(menu.unsupported_media()), i
     assert by_index[24] == to_line_messages(menu.image_without_flow())
-    # Events with a reply token that need no answer get none (join, beacon, accountLink, ...).
+    # Events with a reply token that need no answer get none (beacon, accountLink, ...), and
+    # in a group or room the bot answers only when @mentioned: the members talk among themselves.
     for i, (t, _) in types.items():
-        if t in ("join", "beacon", "accountLink", "memberJoined", "videoPlayComplete", "messageEdited"):
+        if t in ("beacon", "accountLink", "memberJoined", "videoPlayComplete", "messageEdited"):
             assert f"token-{i:02d}" not in replies
+    for i in (1, 14, 15):  # an image in a room, texts in a group and a room: no mention
+        assert f"token-{i:02d}" not in replies
+    assert by_index[8] == to_line_messages(menu.welcome())  # joining a group: introduce itself
 
     with svc["db"].session() as s:
         assert s.scalar(select(func.count()).select_from(ProcessedEvent)) == 28
         rows = {r.reply_token: r for r in s.scalars(select(OutboxMessage))}
         assert all(r.status == "sent" and r.kind == "reply" for r in rows.values())
-        # A group or room message is answered in that chat; its conversation is the user's.
-        assert rows["token-14"].to == "Ca56f94637cc4347f90a25382909b24b9"
-        assert rows["token-15"].to == "Ra8dbf4673c4c812cd491258042226c99"
-        assert rows["token-01"].to == "Ra8dbf4673c4c812cd491258042226c99"  # room, no userId
+        # The welcome on joining goes to the group itself.
+        assert rows["token-08"].to == "Ca56f94637cc4347f90a25382909b24b9"
         keys = set(s.scalars(select(Conversation.user_key)))
         assert "line:U206d25c2ea6bd87c17655609a1c37cb8" in keys
-        assert "line:Ra8dbf4673c4c812cd491258042226c99" in keys
+
+
+def test_in_a_group_a_mention_is_answered_in_the_group(client, svc, fake_line):
+    event = text_event("@citizenbot 選單", user="U-member", event_id="E-group", token="T-group")
+    event["source"] = {"type": "group", "groupId": "C-group", "userId": "U-member"}
+    event["message"]["mention"] = {"mentionees": [{"index": 0, "length": 11, "type": "user", "isSelf": True}]}
+    other = text_event("晚上吃什麼", user="U-member", event_id="E-chat", token="T-chat")
+    other["source"] = event["source"]
+    assert post_webhook(client, {"events": [event, other]}).status_code == 200
+    svc["delivery"].deliver_due()
+    assert [r["replyToken"] for r in fake_line.replies] == ["T-group"]
+    assert "請選擇您需要的服務" in texts(fake_line.replies[0]["messages"])  # the mention was stripped
+    with svc["db"].session() as s:
+        assert s.scalar(select(OutboxMessage.to)) == "C-group"
+        assert set(s.scalars(select(Conversation.user_key))) == {"line:U-member"}
 
 
 def test_whole_fixture_body_in_one_request(client, svc, fake_line):
@@ -110,7 +130,12 @@ def test_whole_fixture_body_in_one_request(client, svc, fake_line):
     assert post_webhook(client, payload).status_code == 200
     assert counts(svc["db"])["processed"] == 28
     svc["delivery"].deliver_due()
-    answering = [e for e in payload["events"] if e["type"] in ("message", "postback", "follow")]
+    answering = [
+        e
+        for e in payload["events"]
+        if (e["type"] in ("message", "postback", "follow") and e["source"]["type"] == "user")
+        or (e["type"] == "join")
+    ]
     tokens = {e["replyToken"] for e in answering}
     # The recorded events share reply tokens: LINE accepts each token once, the
     # other answers fall back to push to their user, group or room. None is lost.
