@@ -313,7 +313,6 @@ def ablation_variants() -> list[tuple[str, Options]]:
         ("- n-gram index narrowing", replace(d, index=False)),
         ("- cues", replace(d, cues=False)),
         ("- out-of-scope examples", replace(d, out_of_scope=False)),
-        ("- learned near-miss rescue", replace(d, learned=False)),
     ]
 
 

@@ -13,10 +13,6 @@
    the out-of-scope examples act as a pseudo-intent whose win means fallback.
 5. Decision: below THRESHOLD → fallback (with up to three near misses as
    suggestions); runner-up within MARGIN → clarify.
-6. A learned second opinion (`learned.py`, TF-IDF char n-grams + linear SVM trained at
-   build time on the built-in and out-of-scope examples): a fallback whose near miss
-   is a built-in service the model is confident of (LEARNED_CONFIDENCE, and it
-   ranks that service above out-of-scope) answers with that service instead.
 """
 
 from __future__ import annotations
@@ -33,7 +29,6 @@ from rapidfuzz import fuzz
 
 from .catalog import Intent, load_out_of_scope
 from .faq_index import TOPIC_FLOOR, FaqIndex
-from .learned import LearnedIntents
 from .normalize import ALL_STEPS, Steps, fold, normalize_pair
 from .slots import extract_slots
 
@@ -60,11 +55,6 @@ FUZZ_WEIGHT = 0.5
 ANSWER_WEIGHT = 0.1
 # FAQ entries the BM25 index hands to the decision.
 FAQ_CANDIDATES = 5
-# The learned model (learned.py) rescues a built-in near miss from the fallback when it
-# gives that service at least this probability (softmax of SVM margins at LEARNED_TEMPERATURE).
-# Calibrated on the tune split: the most cautious of the settings tied best there.
-LEARNED_CONFIDENCE = 0.9
-LEARNED_TEMPERATURE = 0.1
 
 NONE = "none"  # the out-of-scope pseudo-intent; never leaves the matcher
 
@@ -83,7 +73,6 @@ class Options:
     faq_bm25: bool = True  # False: FAQ questions are plain examples (the older scoring)
     vocabulary: bool = True  # colloquial → official words for the FAQ lookup
     topic_words: bool = True  # FAQ entries missing the query's rare words score less
-    learned: bool = True  # a TF-IDF + linear SVM second opinion on built-in near misses
 
 
 DEFAULT_OPTIONS = Options()
@@ -180,18 +169,6 @@ class Matcher:
             # some FAQ question holding those characters, but an out-of-scope example closer.
             if faq_entries:
                 faq_entries.extend((NONE, example, "") for example in oos)
-        self._learned: LearnedIntents | None = None
-        if options.learned and options.out_of_scope:
-            labelled = [
-                (key, intent.id)
-                for intent in self.intents.values()
-                if intent.kind == "builtin"
-                for key in map(self._normalize, intent.examples)
-                if key
-            ]
-            labelled += [(key, NONE) for key in map(self._normalize, oos) if key]
-            if len({label for _, label in labelled}) >= 2:
-                self._learned = LearnedIntents(labelled, LEARNED_TEMPERATURE)
         self._faq: FaqIndex | None = None
         if faq_entries:
             self._faq = FaqIndex(
@@ -309,17 +286,6 @@ class Matcher:
             if intent_id in best:
                 best[intent_id] = min(100.0, best[intent_id] + weight * 100.0 * m / total)
 
-    def _rescue(self, key: str, real: list[tuple[str, float]]) -> str | None:
-        """The built-in near miss (SUGGEST or above) the learned model is confident of, if any."""
-        if self._learned is None or not key:
-            return None
-        near = {i for i, s in real if s >= SUGGEST and self.intents[i].kind == "builtin"}
-        if not near:
-            return None
-        probs = self._learned.probabilities(key)
-        best = max(probs, key=probs.__getitem__)
-        return best if best in near and probs[best] >= LEARNED_CONFIDENCE else None
-
     def _asks_faq_verbatim(self, key: str, intent_id: str) -> bool:
         """The message is the entry's own question (copied, or a suggestion tapped): the
         entry wins over services whose cues its words happen to meet (市長信箱…案件)."""
@@ -329,11 +295,6 @@ class Matcher:
         )
 
     def match(self, text: str) -> Verdict:
-        key, slots, real, none_score = self._ranked(text)
-        return self._decide(text, key, slots, real, none_score)
-
-    def _ranked(self, text: str) -> tuple[str, dict[str, str], list[tuple[str, float]], float]:
-        """(key, slots, real intents best first on one scale, the out-of-scope score)."""
         key = self._normalize(text)
         slots = extract_slots(fold(text), key)
         ranked = self.scores(key, self._cue_key(text) if self._cues else None)
@@ -359,12 +320,6 @@ class Matcher:
             else:
                 real.append((intent_id, score))
         real.sort(key=lambda kv: -kv[1])
-        return key, slots, real, none_score
-
-    def _decide(
-        self, text: str, key: str, slots: dict[str, str], real: list[tuple[str, float]], none_score: float
-    ) -> Verdict:
-        real = list(real)
         promoted = False
         if (
             self.options.builtin_priority
@@ -379,12 +334,6 @@ class Matcher:
                         real.insert(0, real.pop(i))
                         promoted = True
                     break
-        if not real or real[0][1] < self.threshold or none_score >= real[0][1]:
-            rescued = self._rescue(key, real)
-            if rescued is not None:
-                own = max(s for i, s in real if i == rescued)
-                real = [(rescued, max(own, self.threshold))] + [(i, s) for i, s in real if i != rescued]
-                none_score = -1.0
         if not real or real[0][1] < self.threshold or none_score >= real[0][1]:
             top = real[0][1] if real else 0.0
             # Only near misses are worth offering as "did you mean": chit-chat (the

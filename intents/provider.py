@@ -11,7 +11,6 @@ from sqlalchemy import select
 from bot.models import CatalogVersion, FaqEntry, IntentExample
 
 from .catalog import Intent, faq_intent, load_builtin_intents
-from .learned import preload
 from .matcher import Matcher
 
 # How often a worker looks at the catalog version (seconds). Staff edits reach
@@ -59,7 +58,6 @@ class MatcherProvider:
         self._version: int | None = None
         self._checked_at = 0.0
         self._builtin = load_builtin_intents()
-        preload()  # scikit-learn for the matcher's learned part: at app start, not on a message
 
     def get(self, session=None) -> Matcher:
         """The current matcher. Pass the caller's session when inside a transaction:
