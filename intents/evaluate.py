@@ -469,9 +469,13 @@ def main(args: argparse.Namespace) -> int:
     result["confusions"] = evaluate(matcher, tune_rows, args.confusions, same)["confusions"]
     result["build_s"] = round(build_s, 3)
     columns = {f"matcher {s}": r for s, r in result["splits"].items()}
-    if not args.no_baseline:
+    try:
         from .baseline import LinearBaseline, NearestQuestion
-
+    except ImportError:  # scikit-learn comes with the dev extra, not with the bot itself
+        if not args.no_baseline:
+            print("(baseline skipped: it needs scikit-learn — pip install -e '.[dev]')", file=sys.stderr)
+        args.no_baseline = True
+    if not args.no_baseline:
         baseline = LinearBaseline(intents)
         threshold = calibrate_baseline(baseline, rows)
         base = {"threshold": threshold}
