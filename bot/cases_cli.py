@@ -40,9 +40,9 @@ def add_cli(subparsers) -> None:
 
 
 def _db():
-    from bot.cli import _database
+    from bot.cli import database
 
-    return _database()
+    return database()
 
 
 def _line(c: dict) -> str:

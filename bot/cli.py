@@ -14,7 +14,7 @@ def _settings() -> Settings:
     return Settings.from_env()
 
 
-def _database():
+def database():
     """The configured database, ready to read. The embedded default (no DATABASE_URL) is
     migrated on first use; a configured one must have been upgraded by its operator."""
     import os
@@ -64,7 +64,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_classify(args: argparse.Namespace) -> int:
     from intents import MatcherProvider
 
-    db = _database()
+    db = database()
     matcher = MatcherProvider(db.sessionmaker).get()
     texts = args.text or (line.rstrip("\n") for line in sys.stdin)
     for text in texts:
@@ -83,7 +83,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 def cmd_intents_export(args: argparse.Namespace) -> int:
     from intents import MatcherProvider
 
-    matcher = MatcherProvider(_database().sessionmaker).get()
+    matcher = MatcherProvider(database().sessionmaker).get()
     out = []
     for intent in matcher.intents.values():
         item = {"id": intent.id, "kind": intent.kind, "examples": list(intent.examples)}
@@ -115,7 +115,7 @@ def cmd_faq(args: argparse.Namespace) -> int:
 def cmd_jobs_run(args: argparse.Namespace) -> int:
     from bot.jobs import run_all
 
-    print(f"ran {run_all(_database())} jobs")
+    print(f"ran {run_all(database())} jobs")
     return 0
 
 

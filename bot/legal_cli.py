@@ -7,7 +7,6 @@ import json
 import sys
 from datetime import UTC, date, datetime
 
-from bot.config import Settings
 from bot.db import Database
 
 
@@ -38,7 +37,9 @@ def add_cli(sub) -> None:
 
 
 def _db() -> Database:
-    return Database(Settings.from_env().database_url)
+    from bot.cli import database
+
+    return database()
 
 
 def _date(value: str) -> date | None:

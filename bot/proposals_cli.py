@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from bot.config import Settings
 from bot.db import Database
 
 
@@ -46,7 +45,9 @@ def add_cli(sub) -> None:
 
 
 def _db() -> Database:
-    return Database(Settings.from_env().database_url)
+    from bot.cli import database
+
+    return database()
 
 
 def _as_dict(p) -> dict:

@@ -7,7 +7,6 @@ import json
 import sys
 from datetime import UTC, datetime
 
-from bot.config import Settings
 from bot.db import Database
 
 
@@ -33,7 +32,9 @@ def add_cli(sub) -> None:
 
 
 def _db() -> Database:
-    return Database(Settings.from_env().database_url)
+    from bot.cli import database
+
+    return database()
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -8,7 +8,6 @@ import sys
 from datetime import UTC, datetime
 
 from bot.config import Settings
-from bot.db import Database
 
 
 def add_cli(sub) -> None:
@@ -69,10 +68,11 @@ def _settings() -> Settings:
 
 def _run(fn) -> int:
     """Run fn(session, settings) in one transaction; a VideoError is a clear refusal (exit 1)."""
+    from bot.cli import database
     from bot.video import VideoError
 
     settings = _settings()
-    db = Database(settings.database_url)
+    db = database()
     try:
         with db.session() as session:
             fn(session, settings)
