@@ -131,14 +131,17 @@ class Engine:
                 replies = handler.handle(msg, ctx)
                 if replies is not None:
                     ctx.conversation.misses = 0
-                    self._log(ctx, msg, None)
+                    # Answers inside a flow are names, phone numbers, addresses: the flow's own
+                    # tables keep what the service needs, the log keeps no copy.
+                    self._log(ctx, msg, None, keep_text=False)
                     return replies
                 # The flow declined the input: a clear request for another service wins.
                 if msg.kind == "text":
                     verdict = ctx.matcher.match(msg.text or "")
-                    self._log(ctx, msg, verdict)
                     other = self.registry.for_intent(verdict.intent)
-                    if verdict.decision == "answer" and other is not None and other is not handler:
+                    switch = verdict.decision == "answer" and other is not None and other is not handler
+                    self._log(ctx, msg, verdict, keep_text=switch)
+                    if switch:
                         ctx.end()
                         return self._run(other, verdict.intent, msg, ctx, verdict)
                 return handler.reprompt(msg, ctx)
@@ -241,16 +244,16 @@ class Engine:
             entry.decision = "picked"
             entry.intent = picked
 
-    def _log(self, ctx: Context, msg: Message, verdict: Verdict | None) -> MessageLog:
+    def _log(self, ctx: Context, msg: Message, verdict: Verdict | None, keep_text: bool = True) -> MessageLog:
         entry = MessageLog(
             user_key=msg.user_key,
             channel=msg.channel,
             kind=msg.kind,
-            text=(msg.text or "")[:2000] or None,
+            text=((msg.text or "")[:2000] or None) if keep_text else None,
             created_at=ctx.now,
         )
         if verdict is not None:
-            entry.normalized = verdict.normalized[:2000]
+            entry.normalized = verdict.normalized[:2000] if keep_text else None
             entry.intent = verdict.intent
             entry.score = verdict.score
             entry.decision = verdict.decision

@@ -139,3 +139,18 @@ def test_cancel_and_menu_deep_inside_every_flow(engine, opening, steps, command,
     assert expected in out
     with engine.db.session() as s:
         assert s.get(Conversation, user).flow is None
+
+
+def test_answers_inside_a_flow_are_not_copied_into_the_message_log(engine):
+    from sqlalchemy import select
+
+    from bot.models import MessageLog
+
+    say(engine, "我要預約法律諮詢", user="console:privacy")
+    say(engine, "0912-345-678", user="console:privacy")  # whatever step: an answer inside the flow
+    with engine.db.session() as s:
+        rows = s.execute(
+            select(MessageLog.text, MessageLog.normalized).where(MessageLog.user_key == "console:privacy")
+        ).all()
+    logged = " ".join(f"{t} {n}" for t, n in rows)
+    assert "我要預約法律諮詢" in logged and "345" not in logged
