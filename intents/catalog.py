@@ -18,8 +18,6 @@ class Intent:
     answer: str | None = None  # FAQ only
     url: str | None = None  # FAQ only: where the official text lives
     organ: str | None = None  # FAQ only: the agency that answers
-    # Built-in intents may name words that, alone, strongly point at them.
-    keywords: tuple[str, ...] = field(default=())
     # Cues: each is a tuple of word groups; a message with a word of every group is a
     # clear request for this intent (路燈 + 不亮), scored `score` at least.
     cues: tuple[Cue, ...] = field(default=())
@@ -59,7 +57,6 @@ def load_builtin_intents() -> list[Intent]:
                     kind="builtin",
                     title=item.get("title", intent_id),
                     examples=tuple(item.get("examples", [])),
-                    keywords=tuple(item.get("keywords", [])),
                     cues=tuple(_cue(c) for c in item.get("cues", [])),
                     slot_cues=tuple((str(k), float(v)) for k, v in (item.get("slot_cues") or {}).items()),
                 )
