@@ -40,9 +40,15 @@ def parse_postback(data: str | None) -> dict[str, str]:
     return dict(parse_qsl(data or "", keep_blank_values=True))
 
 
+def button(label: str, **fields: Any) -> Choice:
+    """A quick reply or card button sending `fields` as postback data, its label shown in the
+    chat. Labels are cut to LINE's 20 characters."""
+    return Choice(label=label[:20], text=label[:20], data=postback(**fields), action="postback")
+
+
 def intent_choice(label: str, intent: str) -> Choice:
     """A quick reply that starts an intent directly, showing its label in the chat."""
-    return Choice(label=label, text=label, data=postback(intent=intent), action="postback")
+    return button(label, intent=intent)
 
 
 @dataclass

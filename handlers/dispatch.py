@@ -16,7 +16,7 @@ from data import district_centroid, names_other_city
 from intents.normalize import fold
 from intents.slots import extract_district
 
-from .base import ContentError, Context, Handler, parse_postback, postback
+from .base import ContentError, Context, Handler, button, parse_postback
 
 FLOW = "dispatch_report"
 
@@ -33,10 +33,6 @@ FOLLOW_WORDS = {"追蹤該案件", "追蹤", "追蹤案件"}
 FORCE_WORDS = {"仍要通報", "還是要通報", "繼續通報"}
 EDIT_STEPS = (("類別", "category"), ("位置", "location"), ("照片", "photo"), ("說明", "description"))
 LATLNG = re.compile(r"^\s*(-?\d{1,3}(?:\.\d+)?)\s*[,，\s]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
-
-
-def _pb(label: str, **fields) -> Choice:
-    return Choice(label=label, text=label, data=postback(**fields), action="postback")
 
 
 def _word(msg: Message) -> str:
@@ -100,7 +96,7 @@ class DispatchHandler(Handler):
             return [
                 Text(
                     "請問要通報哪一類問題？",
-                    tuple(_pb(label, dr="cat", v=code) for label, code in CATEGORY_CHOICES),
+                    tuple(button(label, dr="cat", v=code) for label, code in CATEGORY_CHOICES),
                 )
             ]
         if step == "location":
@@ -108,7 +104,7 @@ class DispatchHandler(Handler):
             hint = "請傳送問題的位置：點下方「傳送位置」，或輸入地址、路口或地標（例如「苓雅區四維三路與中正路口」），也可以輸入座標「22.62,120.31」。"
             if d.get("district"):
                 hint = f"地點在{d['district']}。" + hint
-                choices.append(_pb(f"只知道在{d['district']}", dr="district"))
+                choices.append(button(f"只知道在{d['district']}", dr="district"))
             return [Text(hint, tuple(choices))]
         if step == "photo":
             return [
@@ -117,7 +113,7 @@ class DispatchHandler(Handler):
                     (
                         Choice(label="拍照", action="camera"),
                         Choice(label="從相簿選", action="camera_roll"),
-                        _pb("略過", dr="skip"),
+                        button("略過", dr="skip"),
                     ),
                 )
             ]
@@ -125,13 +121,14 @@ class DispatchHandler(Handler):
             return [
                 Text(
                     f"請簡短描述狀況（選填，{cases.DESCRIPTION_MAX} 字以內），例如「約 30 公分的坑洞，機車容易摔」。",
-                    (_pb("略過", dr="skip"),),
+                    (button("略過", dr="skip"),),
                 )
             ]
         if step == "edit":
             return [
                 Text(
-                    "要修改哪一項？", tuple(_pb(label, dr="edit_step", v=code) for label, code in EDIT_STEPS)
+                    "要修改哪一項？",
+                    tuple(button(label, dr="edit_step", v=code) for label, code in EDIT_STEPS),
                 )
             ]
         if step == "duplicate":
@@ -139,7 +136,11 @@ class DispatchHandler(Handler):
         return [
             Text(
                 self._summary(ctx) + "\n\n確認無誤請按「確認送出」。",
-                (_pb("確認送出", dr="confirm"), _pb("修改", dr="edit"), Choice(label="取消", text="取消")),
+                (
+                    button("確認送出", dr="confirm"),
+                    button("修改", dr="edit"),
+                    Choice(label="取消", text="取消"),
+                ),
             )
         ]
 
@@ -246,7 +247,7 @@ class DispatchHandler(Handler):
         retry = (
             Choice(label="拍照", action="camera"),
             Choice(label="從相簿選", action="camera_roll"),
-            _pb("略過", dr="skip"),
+            button("略過", dr="skip"),
         )
         try:
             blob, _ = ctx.image_bytes(msg, cases.PHOTO_MAX_BYTES)
@@ -329,9 +330,9 @@ class DispatchHandler(Handler):
                 f"受理 {cases.format_local(case.created_at)}）"
             )
             if not choices:
-                choices.append(_pb("追蹤該案件", dr="follow", n=case.number))
+                choices.append(button("追蹤該案件", dr="follow", n=case.number))
         lines.append("您可以追蹤該案件（處理進度會通知您），或仍要另外通報。")
-        choices.append(_pb("仍要通報", dr="force"))
+        choices.append(button("仍要通報", dr="force"))
         choices.append(Choice(label="取消", text="取消"))
         return [Text("\n".join(lines), tuple(choices))]
 

@@ -15,7 +15,7 @@ from bot.legal import BookingError, day_label
 from bot.messages import Card, Cards, Choice, Location, Message, Place, Reply, Text, with_choices
 from data import district_centroid, in_kaohsiung
 
-from .base import Context, Handler, parse_postback, postback
+from .base import Context, Handler, button, parse_postback
 from .menu import HOTLINE_TEXT
 
 INTENT = "legal_consultation"
@@ -30,9 +30,7 @@ SKIP = {"略過", "跳過", "不用", "沒有", "無", "不想說", "先不說"}
 
 
 def _pb(label: str, **fields: str) -> Choice:
-    return Choice(
-        label=label[:20], text=label[:20], data=postback(intent=INTENT, **fields), action="postback"
-    )
+    return button(label, intent=INTENT, **fields)
 
 
 def _main_choices() -> tuple[Choice, ...]:

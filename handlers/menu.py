@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.messages import Choice, Location, Reply, Text
 
-from .base import intent_choice, postback
+from .base import button, intent_choice, postback
 
 HOTLINE = "1999"
 HOTLINE_TEXT = "高雄市民服務專線 1999（24 小時，市話及手機免付費；外縣市請撥 07-3352999）"
@@ -70,19 +70,9 @@ def location_without_flow(location: Location) -> list[Reply]:
         Text(
             "收到您的位置。請問您想要：",
             (
-                Choice(
-                    "通報這裡的路面問題",
-                    text="通報這裡的路面問題",
-                    data=postback(intent="dispatch_report", **at),
-                    action="postback",
-                ),
-                Choice(
-                    "找最近的法律諮詢",
-                    text="找最近的法律諮詢",
-                    data=postback(intent="legal_consultation", **at),
-                    action="postback",
-                ),
-                Choice(label="都不是", data=postback(cmd="menu"), text="都不是", action="postback"),
+                button("通報這裡的路面問題", intent="dispatch_report", **at),
+                button("找最近的法律諮詢", intent="legal_consultation", **at),
+                button("都不是", cmd="menu"),
             ),
         )
     ]
@@ -102,15 +92,8 @@ NONE_OF_THESE = "都不是"
 
 def _pick_choices(options: list[tuple[str, str]], log_id: int | None) -> tuple[Choice, ...]:
     """The options as buttons, plus 都不是; `q` ties the answer to the logged question."""
-    choices = [
-        Choice(label=label, text=label, data=postback(pick=intent, q=log_id), action="postback")
-        for label, intent in options
-    ]
-    choices.append(
-        Choice(
-            label=NONE_OF_THESE, text=NONE_OF_THESE, data=postback(cmd="none", q=log_id), action="postback"
-        )
-    )
+    choices = [button(label, pick=intent, q=log_id) for label, intent in options]
+    choices.append(button(NONE_OF_THESE, cmd="none", q=log_id))
     return tuple(choices)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot import proposals as service
 from bot.messages import Card, Cards, Choice, Message, Reply, Text
 
-from .base import Context, Handler, intent_choice, parse_postback, postback
+from .base import Context, Handler, button, intent_choice, parse_postback
 from .menu import service_choices
 
 COSIGN = "proposal_cosign"
@@ -48,18 +48,8 @@ class ProposalCosignHandler(Handler):
                 title=_excerpt(p.title, 40),
                 body=f"{_excerpt(p.body)}\n{service.progress_text(p, ctx.now)}",
                 buttons=(
-                    Choice(
-                        label="看全文",
-                        text="看全文",
-                        data=postback(flow=COSIGN, p="view", id=p.id),
-                        action="postback",
-                    ),
-                    Choice(
-                        label="我要附議",
-                        text="我要附議",
-                        data=postback(flow=COSIGN, p="cosign", id=p.id),
-                        action="postback",
-                    ),
+                    button("看全文", flow=COSIGN, p="view", id=p.id),
+                    button("我要附議", flow=COSIGN, p="cosign", id=p.id),
                 ),
             )
             for p in items
@@ -79,12 +69,7 @@ class ProposalCosignHandler(Handler):
         choices: tuple[Choice, ...] = (intent_choice("看其他提議", COSIGN),)
         if proposal.status == "open":
             choices = (
-                Choice(
-                    label="我要附議",
-                    text="我要附議",
-                    data=postback(flow=COSIGN, p="cosign", id=proposal.id),
-                    action="postback",
-                ),
+                button("我要附議", flow=COSIGN, p="cosign", id=proposal.id),
                 *choices,
             )
         return [Text(text, choices)]
@@ -103,13 +88,8 @@ class ProposalCosignHandler(Handler):
             Text(
                 f"確定要附議「{proposal.title}」嗎？每人每項提議限附議一次，送出後無法撤回。",
                 (
-                    Choice(
-                        label="確定附議",
-                        text="確定附議",
-                        data=postback(flow=COSIGN, p="confirm", id=proposal.id),
-                        action="postback",
-                    ),
-                    Choice(label="先不要", text="先不要", data=postback(cmd="cancel"), action="postback"),
+                    button("確定附議", flow=COSIGN, p="confirm", id=proposal.id),
+                    button("先不要", cmd="cancel"),
                 ),
             )
         ]
@@ -152,13 +132,8 @@ class ProposalSubmitHandler(Handler):
                     f"請先輸入提議的標題（{service.TITLE_LIMITS[0]}–{service.TITLE_LIMITS[1]} 字），"
                     "例如：「增設鳳山區公共自行車站」。",
                     (
-                        Choice(
-                            label="我的提議",
-                            text="我的提議",
-                            data=postback(flow=SUBMIT, p="mine"),
-                            action="postback",
-                        ),
-                        Choice(label="取消", text="取消", data=postback(cmd="cancel"), action="postback"),
+                        button("我的提議", flow=SUBMIT, p="mine"),
+                        button("取消", cmd="cancel"),
                     ),
                 )
             ]
@@ -189,16 +164,9 @@ class ProposalSubmitHandler(Handler):
             Text(
                 f"請確認您的提議：\n【{ctx.data['title']}】\n{ctx.data['body']}",
                 (
-                    Choice(
-                        label="確認送出",
-                        text="確認送出",
-                        data=postback(flow=SUBMIT, p="send"),
-                        action="postback",
-                    ),
-                    Choice(
-                        label="重寫", text="重寫", data=postback(flow=SUBMIT, p="redo"), action="postback"
-                    ),
-                    Choice(label="取消", text="取消", data=postback(cmd="cancel"), action="postback"),
+                    button("確認送出", flow=SUBMIT, p="send"),
+                    button("重寫", flow=SUBMIT, p="redo"),
+                    button("取消", cmd="cancel"),
                 ),
             )
         ]
@@ -219,12 +187,7 @@ class ProposalSubmitHandler(Handler):
                 f"已收到您的提議（編號 {proposal.id}）！市府將於 7 個工作天內完成審查，結果會通知您；"
                 "通過後即開放附議。",
                 (
-                    Choice(
-                        label="我的提議",
-                        text="我的提議",
-                        data=postback(flow=SUBMIT, p="mine"),
-                        action="postback",
-                    ),
+                    button("我的提議", flow=SUBMIT, p="mine"),
                     *service_choices()[:2],
                 ),
             )

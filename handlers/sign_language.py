@@ -12,7 +12,7 @@ from bot import video
 from bot.messages import Choice, Message, Reply, Text
 from bot.video import TZ, VideoError
 
-from .base import Context, Handler, parse_postback, postback
+from .base import Context, Handler, button, parse_postback
 
 INTENT = "sign_language_video"
 TOPIC_WORDS = {
@@ -26,10 +26,8 @@ SKIP = {"略過", "跳過", "不用", "沒有"}
 PAGE = 12
 
 
-def _pb(label: str, **fields) -> Choice:
-    return Choice(
-        label=label[:20], text=label[:20], data=postback(intent=INTENT, **fields), action="postback"
-    )
+def _pb(label: str, **fields: str) -> Choice:
+    return button(label, intent=INTENT, **fields)
 
 
 class SignLanguageHandler(Handler):
