@@ -48,3 +48,17 @@ def test_an_address_naming_another_city_wins_over_the_point():
     assert not data.in_kaohsiung(22.62, 120.31, "台南市東區大學路1號")
     assert data.in_kaohsiung(22.62, 120.31, "高雄市苓雅區四維三路2號")
     assert data.in_kaohsiung(22.62, 120.31, None)
+
+
+@pytest.mark.parametrize(
+    "lat, lng",
+    [(25.0330, 121.5654), (24.1477, 120.6736), (23.4800, 120.4490), (22.0, 120.7), (0.0, 0.0)],
+)
+def test_far_places_are_outside(lat, lng):
+    assert not data.in_kaohsiung(lat, lng)
+
+
+def test_haversine_known_distance():
+    # 四維行政中心 to 鳳山行政中心 is about 3.3 km.
+    km = data.distance_km(22.6208359, 120.3120159, 22.629705, 120.343804)
+    assert 3.2 < km < 3.5

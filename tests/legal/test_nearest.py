@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot import legal
-from data import distance_km, in_kaohsiung
+from data import in_kaohsiung
 
 
 def taipei(y, m, d, hh=10, mm=0) -> datetime:
@@ -63,17 +63,3 @@ def test_later_today_ranks_before_closed(db):
     assert rows[0].site.id in ("siwei", "fengshan")
     by_id = {r.site.id: r for r in rows}
     assert by_id["fengshan"].status == "later_today" and "14:00" in by_id["fengshan"].note
-
-
-@pytest.mark.parametrize(
-    "lat, lng",
-    [(25.0330, 121.5654), (24.1477, 120.6736), (23.4800, 120.4490), (22.0, 120.7), (0.0, 0.0)],
-)
-def test_places_outside_kaohsiung(lat, lng):
-    assert not in_kaohsiung(lat, lng)
-
-
-def test_haversine_known_distance():
-    # 四維行政中心 to 鳳山行政中心 is about 3.3 km.
-    km = distance_km(22.6208359, 120.3120159, 22.629705, 120.343804)
-    assert 3.2 < km < 3.5
