@@ -1,9 +1,15 @@
-"""The matcher on blind data: tests/data/blind_*.tsv were written by someone who saw neither the
-matcher's examples nor its vocabulary, after the matcher was built, and have never been tuned on.
+"""The matcher on blind data: utterances written by someone who saw neither the matcher's
+examples nor its vocabulary, after the matcher was built.
 
-These are the honest figures of issue 5 (closing note): services 93.8%, out of scope 94.3%,
-category 100%, FAQ first 73.3%, top-3 83.3%. The thresholds sit just under them so a drop
-fails CI; raising them is only honest with new blind data, never by tuning on these rows.
+- tests/data/blind_*.tsv (session 1). In session 2 its mistakes were read while choosing
+  cue words (黑掉, 燒掉, 市長信箱), so it is no longer blind; it stays as a regression set.
+- tests/data/blind2_*.tsv (session 2, 200 intent rows + 200 FAQ paraphrases of entries
+  drawn at random). Its even rows were read to diagnose mistakes; its odd rows never were:
+  they are the honest figures of issue 5 (services 98.5%, out of scope 78.1%, category
+  100%, FAQ first 70.0%, top-3 91.0%; without word vectors FAQ first was 52% and top-3 76%).
+
+The thresholds sit just under today's figures so a drop fails CI; raising them is only
+honest with new blind data, never by tuning on these rows.
 """
 
 from __future__ import annotations
@@ -20,24 +26,60 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 @pytest.fixture(scope="module")
-def blind():
+def city():
     intents = build_intents([str(shared_path("data", "kcg_faq.json"))], use_database=False)
-    rows = load_rows(DATA / "blind_intents.tsv") + load_rows(DATA / "blind_faq.tsv")
-    return rows, evaluate(Matcher(intents), rows, 30, equivalents(intents))
+    return Matcher(intents), equivalents(intents)
 
 
-def test_blind_set_is_what_it_claims(blind):
-    rows, _ = blind
-    intents = [r for r in rows if not r.intent.startswith("faq.")]
-    assert len(intents) == 200 and sum(r.intent == "fallback" for r in intents) == 70
-    assert sum(r.intent.startswith("faq.") for r in rows) == 120
+def rows_of(name: str):
+    return load_rows(DATA / f"{name}_intents.tsv") + load_rows(DATA / f"{name}_faq.tsv")
+
+
+@pytest.fixture(scope="module")
+def blind(city):
+    matcher, same = city
+    rows = rows_of("blind")
+    return rows, evaluate(matcher, rows, 30, same)
+
+
+@pytest.fixture(scope="module")
+def blind2(city):
+    matcher, same = city
+    rows = rows_of("blind2")
+    untouched = [r for n, r in enumerate(load_rows(DATA / "blind2_intents.tsv")) if n % 2] + [
+        r for n, r in enumerate(load_rows(DATA / "blind2_faq.tsv")) if n % 2
+    ]
+    return rows, evaluate(matcher, rows, 30, same), evaluate(matcher, untouched, 30, same)
+
+
+def test_blind_sets_are_what_they_claim(blind, blind2):
+    for rows, fallbacks, faq in ((blind[0], 70, 120), (blind2[0], 62, 200)):
+        intents = [r for r in rows if not r.intent.startswith("faq.")]
+        assert len(intents) == 200 and sum(r.intent == "fallback" for r in intents) == fallbacks
+        assert sum(r.intent.startswith("faq.") for r in rows) == faq
+        dispatch = [r for r in intents if r.intent == "dispatch_report"]
+        assert {r.category for r in dispatch} == {"pothole", "streetlight", "traffic_signal", "fallen_tree"}
 
 
 def test_blind_figures(blind):
     _, r = blind
-    assert r["service_accuracy"] >= 0.93, r["confusions"]
-    assert r["oos_rejection"] >= 0.94, r["confusions"]
+    assert r["service_accuracy"] >= 0.95, r["confusions"]
+    assert r["oos_rejection"] >= 0.96, r["confusions"]
     assert r["category_accuracy"] >= 0.97
     assert r["district_accuracy"] >= 0.97
-    assert r["faq_first"] >= 0.72
-    assert r["faq_top3"] >= 0.82
+    assert r["faq_first"] >= 0.80
+    assert r["faq_top3"] >= 0.90
+
+
+def test_blind2_figures(blind2):
+    _, whole, untouched = blind2
+    assert whole["service_accuracy"] >= 0.97, whole["confusions"]
+    assert whole["oos_rejection"] >= 0.85, whole["confusions"]
+    assert whole["category_accuracy"] >= 0.97
+    assert whole["district_accuracy"] >= 0.95
+    assert whole["faq_first"] >= 0.68
+    assert whole["faq_top3"] >= 0.86
+    # The half never read: what a resident should expect.
+    assert untouched["service_accuracy"] >= 0.96
+    assert untouched["faq_first"] >= 0.68
+    assert untouched["faq_top3"] >= 0.88
