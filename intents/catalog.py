@@ -29,11 +29,18 @@ class Intent:
 class Cue:
     groups: tuple[tuple[str, ...], ...]
     score: float = 85.0
+    # Words that veto the cue: 罷免 in 罷免連署 is not a city proposal, 新聞 in 手語新聞
+    # is not a request for an interpreter.
+    unless: tuple[str, ...] = ()
 
 
 def _cue(item) -> Cue:
     if isinstance(item, dict):
-        return Cue(tuple(tuple(str(w) for w in g) for g in item["groups"]), float(item.get("score", 85.0)))
+        return Cue(
+            tuple(tuple(str(w) for w in g) for g in item["groups"]),
+            float(item.get("score", 85.0)),
+            tuple(str(w) for w in item.get("unless", ())),
+        )
     return Cue(tuple(tuple(str(w) for w in g) for g in item))
 
 

@@ -8,7 +8,8 @@ so a query costs one vector add per gram of the query (cost grows with the
 postings of its grams, not with the catalog). Colloquial words are expanded with
 the official ones (vocabulary.yaml: 借書證 → 借閱證) before the lookup. The top
 entries are re-ranked with rapidfuzz's partial ratio (a short query inside a long
-question) and given a 0-100 score on the matcher's scale.
+question) and with the word-vector cosine of query and entry (wordvectors.py: words
+that share no characters, 小孩 / 兒童), and given a 0-100 score on the matcher's scale.
 """
 
 from __future__ import annotations
@@ -25,13 +26,14 @@ import yaml
 from rapidfuzz import fuzz
 
 from .normalize import apply_synonyms, fold
+from .wordvectors import WordVectors
 
 K1 = 1.2
 B = 0.5
 # A single character says less than two in a row (bigrams carry the words).
 UNIGRAM_WEIGHT = 0.5
-# How many BM25 hits are re-ranked with rapidfuzz.
-RERANK = 12
+# How many BM25 hits are re-ranked with rapidfuzz and word vectors.
+RERANK = 30
 # Share of rapidfuzz in the final score (the rest is BM25 coverage).
 FUZZ_SHARE = 0.3
 # Share of the entry's own coverage (how much of the question the message explains):
@@ -49,6 +51,14 @@ CONFIDENCE_EXP = 1.0
 COVERAGE_EXP = 0.75
 # A clear lead over the runner-up adds this share of the lead to the best entry's score.
 LEAD_WEIGHT = 1.0
+# Share of the word-vector cosine in the final score (wordvectors.py): it bridges words
+# that share no characters (借書證 / 借閱證). The answer's opening counts too, at
+# ANSWER_VECTOR_SHARE of the question's weight: it names what the question only implies.
+VECTOR_SHARE = 0.25
+# Cosines at or below this are what unrelated texts reach; the rest of the range maps to 0-1.
+VECTOR_FLOOR = 0.2
+ANSWER_VECTOR_SHARE = 0.6
+ANSWER_VECTOR_CHARS = 200
 # Grams found in more than this share of entries narrow nothing and are skipped.
 COMMON = 0.25
 # Topic words: the query's bigrams (and Latin words) weighted by IDF**TOPIC_POWER (the rarest words say
@@ -157,8 +167,11 @@ class FaqIndex:
         fuzz_share: float = FUZZ_SHARE,
         doc_share: float = DOC_SHARE,
         topic_floor: float = TOPIC_FLOOR,
+        vectors: WordVectors | None = None,
+        vector_share: float = VECTOR_SHARE,
     ):
-        """entries: (intent id, question, answer). Staff examples go in as more questions."""
+        """entries: (intent id, question, answer). Staff examples go in as more questions.
+        vectors: word vectors for the semantic part of the score (None: characters only)."""
         self.ids: list[str] = []
         self.questions: list[str] = []
         self._bigrams: list[frozenset[str]] = []  # each question's content bigrams
@@ -170,6 +183,7 @@ class FaqIndex:
         self.topic_floor = topic_floor
         docs: list[Counter[str]] = []
         answers: list[Counter[str]] = []
+        answer_texts: list[str] = []
         for intent_id, question, answer in entries:
             key = normalize(question)
             if not key:
@@ -179,6 +193,7 @@ class FaqIndex:
             doc = weighted_grams(content(key))
             docs.append(doc)
             self._bigrams.append(frozenset(g for g in doc if len(g) >= 2))  # bigrams and Latin words
+            answer_texts.append(content(fold(answer[:ANSWER_VECTOR_CHARS])) if answer else "")
             # Answers are official text: folding is enough (no typos to repair).
             answers.append(
                 weighted_grams(content(fold(answer[:ANSWER_CHARS])))
@@ -191,6 +206,13 @@ class FaqIndex:
         self._unseen = math.log(1 + (self.n + 0.5) / 0.5) if self.n else 0.0
         # What each entry scores against its own question (gram weights as at query time).
         self._self = self._postings.self_scores
+        self._vectors = vectors if vector_share > 0 else None
+        self.vector_share = vector_share if self._vectors is not None else 0.0
+        if self._vectors is not None:
+            question_vecs = self._vectors.embed_many([content(q) for q in self.questions])
+            answer_vecs = self._vectors.embed_many(answer_texts)
+            # One matrix: a query's cosine with both is one product.
+            self._semantic = (question_vecs + ANSWER_VECTOR_SHARE * answer_vecs) / (1 + ANSWER_VECTOR_SHARE)
 
     def _build(self, docs: list[Counter[str]]) -> _Postings:
         """BM25 term weights of every (gram, entry) pair, stored by gram (CSR layout:
@@ -295,8 +317,11 @@ class FaqIndex:
         best = np.argpartition(-scores, top - 1)[:top] if self.n > top else np.arange(self.n)
         plain = key.replace(" ", "")
         confidence = min(1.0, ideal / INFO_FULL) ** CONFIDENCE_EXP
+        semantic = None
+        if self._vectors is not None:
+            semantic = self._semantic[best] @ self._vectors.embed(content(key))
         ranked = []
-        for i in best:
+        for n, i in enumerate(best):
             s = float(scores[i])
             if s <= 0:
                 continue
@@ -305,8 +330,11 @@ class FaqIndex:
             )
             fz = fuzz.partial_ratio(plain, self.questions[i]) / 100.0 if len(plain) > 1 else 0.0
             topic = self.topic_floor + (1 - self.topic_floor) * self._topic_share(i, topics)
-            score = confidence * 100.0 * ((1 - self.fuzz_share) * coverage + self.fuzz_share * fz)
-            ranked.append((self.ids[i], score * topic))
+            score = confidence * 100.0 * ((1 - self.fuzz_share) * coverage + self.fuzz_share * fz) * topic
+            if semantic is not None:
+                cosine = max(0.0, (float(semantic[n]) - VECTOR_FLOOR) / (1 - VECTOR_FLOOR))
+                score = (1 - self.vector_share) * score + self.vector_share * confidence * 100.0 * cosine
+            ranked.append((self.ids[i], score))
         ranked.sort(key=lambda kv: -kv[1])
         if LEAD_WEIGHT and len(ranked) > 1:
             lead = ranked[0][1] - next((s for i, s in ranked if i != ranked[0][0]), 0.0)

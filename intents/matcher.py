@@ -4,15 +4,17 @@
 2. Built-in intents: a character n-gram inverted index with IDF weights narrows the
    examples to a few dozen candidates; each gets rapidfuzz's ratio blended with an
    IDF-weighted n-gram overlap. An intent's score is its best example's. Cues (a
-   street thing AND a fault…) set a floor.
+   street thing AND a fault…, unless a veto word: 罷免連署) set a floor.
 3. FAQ entries: BM25 over character n-grams of the question (answer weighted low),
-   with colloquial words expanded to official ones (`faq_index.py`). The
+   with colloquial words expanded to official ones, re-ranked with word vectors
+   (`faq_index.py`, `wordvectors.py`). The
    out-of-scope examples sit in the same index, so chit-chat beats an FAQ entry on
    the entry's own scale. FAQ scores are mapped so FAQ_THRESHOLD lands on THRESHOLD.
 4. Services first: a built-in intent within BUILTIN_EDGE of a winning FAQ entry wins;
    the out-of-scope examples act as a pseudo-intent whose win means fallback.
 5. Decision: below THRESHOLD → fallback (with up to three near misses as
-   suggestions); runner-up within MARGIN → clarify.
+   suggestions); runner-up within MARGIN → clarify. The FAQ threshold relaxes for
+   long messages (chit-chat is short).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Literal
 
 from rapidfuzz import fuzz
 
+from . import wordvectors
 from .catalog import Intent, load_out_of_scope
 from .faq_index import TOPIC_FLOOR, FaqIndex
 from .normalize import ALL_STEPS, Steps, fold, normalize_pair
@@ -40,7 +43,12 @@ THRESHOLD = 62.0
 MARGIN = 4.0
 # FAQ entries are scored by BM25 coverage scaled by topic-word coverage (faq_index.py),
 # on a scale of their own.
-FAQ_THRESHOLD = 30.0
+FAQ_THRESHOLD = 32.0
+# From this many characters on, each further character lowers the FAQ threshold by
+# LONG_STEP, down to LONG_FLOOR of it.
+LONG_MESSAGE = 12
+LONG_STEP = 1.0
+LONG_FLOOR = 0.6
 # Below the threshold, intents scoring at least this are offered as "did you mean".
 SUGGEST = 45.0
 # A built-in intent this close to a winning FAQ entry wins instead: services first.
@@ -73,6 +81,7 @@ class Options:
     faq_bm25: bool = True  # False: FAQ questions are plain examples (the older scoring)
     vocabulary: bool = True  # colloquial → official words for the FAQ lookup
     topic_words: bool = True  # FAQ entries missing the query's rare words score less
+    word_vectors: bool = True  # FAQ scores include word-vector similarity (wordvectors.py)
 
 
 DEFAULT_OPTIONS = Options()
@@ -139,7 +148,8 @@ class Matcher:
         self._answer_postings: dict[str, list[str]] = defaultdict(list)
         self._answer_weight: dict[str, float] = {}
         self._slot_cues: list[tuple[str, str, float]] = []
-        self._cues: list[tuple[str, list[tuple[list[str], ...]], list[float]]] = []
+        # (intent, per cue: its word groups, its score, its veto words)
+        self._cues: list[tuple[str, list[tuple[tuple[list[str], ...], float, list[str]]]]] = []
         faq_entries: list[tuple[str, str, str]] = []
 
         for intent in intents:
@@ -157,10 +167,15 @@ class Matcher:
             if options.cues:
                 self._slot_cues.extend((intent.id, slot, score) for slot, score in intent.slot_cues)
             if intent.cues and options.cues:
-                groups = [
-                    tuple([self._cue_key(w) for w in group] for group in cue.groups) for cue in intent.cues
+                cues = [
+                    (
+                        tuple([self._cue_key(w) for w in group] for group in cue.groups),
+                        cue.score,
+                        [self._cue_key(w) for w in cue.unless],
+                    )
+                    for cue in intent.cues
                 ]
-                self._cues.append((intent.id, groups, [cue.score for cue in intent.cues]))
+                self._cues.append((intent.id, cues))
         if options.out_of_scope:
             oos = load_out_of_scope() if out_of_scope is None else tuple(out_of_scope)
             for example in oos:
@@ -177,6 +192,7 @@ class Matcher:
                 answer_weight=options.answer_weight,
                 vocabulary=options.vocabulary,
                 topic_floor=TOPIC_FLOOR if options.topic_words else 1.0,
+                vectors=wordvectors.load() if options.word_vectors else None,
             )
 
         n = max(len(self._keys), 1)
@@ -260,9 +276,11 @@ class Matcher:
                 if intent_id != NONE and score > chit_chat and score > best.get(intent_id, 0.0):
                     best[intent_id] = score
         if self._cues:
-            for intent_id, cues, cue_scores in self._cues:
-                for groups, cue_score in zip(cues, cue_scores, strict=True):
-                    if all(any(w and _has_word(cue_key, w) for w in group) for group in groups):
+            for intent_id, cues in self._cues:
+                for groups, cue_score, unless in cues:
+                    if all(any(w and _has_word(cue_key, w) for w in group) for group in groups) and not any(
+                        w and _has_word(cue_key, w) for w in unless
+                    ):
                         best[intent_id] = max(best.get(intent_id, 0.0), cue_score)
         return sorted(best.items(), key=lambda kv: -kv[1])
 
@@ -306,6 +324,11 @@ class Matcher:
         # one at 100 scores 100 (piecewise linear, so a low FAQ threshold does not inflate
         # every FAQ score past the services' cues).
         t, ft = self.threshold, self.faq_threshold
+        # A long message is specific: chit-chat is short, and a resident who spells out
+        # the situation in twenty characters covers less of an FAQ question than one who
+        # types its three key words. The FAQ threshold relaxes with the message's length.
+        extra = max(0, len(key.replace(" ", "")) - LONG_MESSAGE)
+        ft = max(ft - LONG_STEP * extra, ft * LONG_FLOOR)
 
         def faq_scale(score: float) -> float:
             if score <= ft:

@@ -131,7 +131,9 @@ def test_tune_split_figures(results):
     assert r["service_accuracy"] >= 0.99
     assert r["oos_rejection"] >= 0.95
     assert r["category_accuracy"] >= 0.97
-    assert r["faq_first"] >= 0.87
+    # 0.87 before word vectors: they cost a point here (this split was tuned with the
+    # characters-only matcher) and gain 7 to 18 on the blind sets (test_blind.py).
+    assert r["faq_first"] >= 0.85
     assert r["faq_top3"] >= 0.97
 
 
@@ -161,7 +163,7 @@ def test_chit_chat_and_near_misses_fall_back_with_the_city_faq(matcher, text):
         ("我要手語翻譯", "sign_language_video"),
         ("停車費怎麼繳", None),  # an FAQ entry answers it (the older matcher fell back)
         ("借書證掉了怎麼辦", "faq.397330000E.13"),  # 借書證 → 借閱證
-        ("老闆亂扣錢可以嗎", None),
+        ("老闆扣錢可以嗎", "faq.397240000J.226"),  # 扣錢 → 扣薪資
     ],
 )
 def test_services_first_and_colloquial_faq(matcher, text, intent):
@@ -170,6 +172,14 @@ def test_services_first_and_colloquial_faq(matcher, text, intent):
         assert verdict.intent.startswith("faq."), verdict
     else:
         assert verdict.intent == intent, verdict
+
+
+def test_a_doubtful_faq_match_is_offered_first_rather_than_answered(matcher):
+    # 亂 dilutes the match just below the FAQ threshold: the bot does not answer, but the
+    # entry is the first "did you mean" button (stage one of the two-stage fallback).
+    verdict = matcher.match("老闆亂扣錢可以嗎")
+    assert verdict.intent == "fallback"
+    assert verdict.alternatives[0][0] == "faq.397240000J.226", verdict
 
 
 def test_fallback_offers_only_near_misses(matcher):
