@@ -23,6 +23,8 @@ class Intent:
     cues: tuple[Cue, ...] = field(default=())
     # Slots whose mere presence points here (case_number → petition_status), with a score.
     slot_cues: tuple[tuple[str, float], ...] = field(default=())
+    # Only about a place in Kaohsiung: a message naming another city is not this intent.
+    kaohsiung_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ def load_builtin_intents() -> list[Intent]:
                     examples=tuple(item.get("examples", [])),
                     cues=tuple(_cue(c) for c in item.get("cues", [])),
                     slot_cues=tuple((str(k), float(v)) for k, v in (item.get("slot_cues") or {}).items()),
+                    kaohsiung_only=bool(item.get("kaohsiung_only", False)),
                 )
             )
     return intents

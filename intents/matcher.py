@@ -29,6 +29,8 @@ from typing import Literal
 
 from rapidfuzz import fuzz
 
+from data import names_other_city
+
 from . import wordvectors
 from .catalog import Intent, load_out_of_scope
 from .faq_index import TOPIC_FLOOR, FaqIndex
@@ -318,6 +320,8 @@ class Matcher:
         ranked = self.scores(key, self._cue_key(text) if self._cues else None)
         if self._slot_cues and slots:
             ranked = self._apply_slot_cues(ranked, slots)
+        if names_other_city(fold(text)):
+            ranked = [(i, s) for i, s in ranked if i == NONE or not self.intents[i].kaohsiung_only]
         none_score = 0.0
         real: list[tuple[str, float]] = []
         # FAQ scores onto the scale of the rest: an entry at FAQ_THRESHOLD scores THRESHOLD,

@@ -118,6 +118,21 @@ CATEGORY_ORDER = ("traffic_signal", "pothole", "fallen_tree", "streetlight")
 CASE_NUMBER = re.compile(r"(?<![0-9a-z])([pd])[-\s]?(\d{4})[-\s]?(\d{6})(?![0-9])", re.IGNORECASE)
 # Other systems' numbers (1999, 市長信箱): 8 to 16 digits, possibly with dashes.
 FOREIGN_CASE_NUMBER = re.compile(r"(?<![0-9])(\d{3,5}[-\s]?\d{4,11})(?![0-9])")
+# Long numbers that name something else: a parcel, an order, an invoice, an account.
+NOT_A_CASE = (
+    "訂單",
+    "包裹",
+    "物流",
+    "快遞",
+    "宅配",
+    "貨運",
+    "發票",
+    "帳號",
+    "統編",
+    "統一編號",
+    "信用卡",
+    "卡號",
+)
 # Phone numbers are not case numbers: mobile 09xx-xxxxxx, landline 07-xxxxxxx.
 PHONE_NUMBER = re.compile(r"^(09\d{2}-?\d{6}|0\d{1,2}-?\d{6,8})$")
 
@@ -188,6 +203,8 @@ def extract_case_number(folded: str) -> str | None:
     m = CASE_NUMBER.search(folded)
     if m:
         return f"{m.group(1).upper()}{m.group(2)}-{m.group(3)}"
+    if any(word in folded for word in NOT_A_CASE):
+        return None
     for m in FOREIGN_CASE_NUMBER.finditer(folded):
         number = re.sub(r"\s", "-", m.group(1))
         if len(number.replace("-", "")) >= 8 and not PHONE_NUMBER.match(number):

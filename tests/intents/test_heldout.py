@@ -147,7 +147,22 @@ def test_matcher_beats_the_tfidf_nearest_question_baseline(intents, rows, same, 
 
 # --- deciding ---------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "text", ["好的", "算了吧", "今天天氣如何", "路燈好漂亮", "紅綠燈旁邊有一家好吃的店", "😂", ""]
+    "text",
+    [
+        "好的",
+        "算了吧",
+        "今天天氣如何",
+        "路燈好漂亮",
+        "紅綠燈旁邊有一家好吃的店",
+        "😂",
+        "",
+        # Cue words with a veto word, or another city named.
+        "蝦皮訂單編號 12345678 到哪了",
+        "家裡的聖誕樹倒了",
+        "台北市的路燈壞了",
+        "罷免連署書要去哪裡簽",
+        "真人版電影好看嗎",
+    ],
 )
 def test_chit_chat_and_near_misses_fall_back_with_the_city_faq(matcher, text):
     verdict = matcher.match(text)
