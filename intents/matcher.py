@@ -316,11 +316,12 @@ class Matcher:
 
     def match(self, text: str) -> Verdict:
         key = self._normalize(text)
-        slots = extract_slots(fold(text), key)
+        folded = fold(text)
+        slots = extract_slots(folded, key)
         ranked = self.scores(key, self._cue_key(text) if self._cues else None)
         if self._slot_cues and slots:
             ranked = self._apply_slot_cues(ranked, slots)
-        if names_other_city(fold(text)):
+        if names_other_city(folded):
             ranked = [(i, s) for i, s in ranked if i == NONE or not self.intents[i].kaohsiung_only]
         none_score = 0.0
         real: list[tuple[str, float]] = []
