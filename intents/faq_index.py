@@ -284,7 +284,8 @@ class FaqIndex:
         """The best FAQ entries for a normalized key, with a 0-100 score, best first."""
         if not self.n or not key:
             return []
-        query: dict[str, float] = {g: float(min(c, 2)) for g, c in weighted_grams(content(key)).items()}
+        words = content(key)
+        query: dict[str, float] = {g: float(min(c, 2)) for g, c in weighted_grams(words).items()}
         pairs = expansions(key) if self.use_vocabulary else []
         topics = self._topics(query, pairs)  # what was written, before the expansion
         if pairs:
@@ -319,7 +320,7 @@ class FaqIndex:
         confidence = min(1.0, ideal / INFO_FULL) ** CONFIDENCE_EXP
         semantic = None
         if self._vectors is not None:
-            semantic = self._semantic[best] @ self._vectors.embed(content(key))
+            semantic = self._semantic[best] @ self._vectors.embed(words)
         ranked = []
         for n, i in enumerate(best):
             s = float(scores[i])
