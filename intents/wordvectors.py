@@ -52,9 +52,10 @@ class WordVectors:
     """A word → unit vector table with SIF weights, and text embedding on top of it."""
 
     def __init__(self, words: list[str], vectors: np.ndarray):
+        """words[i] has vectors[i] (float32, normalised in place: the table is large)."""
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
-        vectors /= norms  # in place: the table is large
+        vectors /= norms
         # float16 halves the memory (25 MB); cosines need no more precision than that.
         self._unit = vectors.astype(np.float16)
         self._words = words
