@@ -160,6 +160,9 @@ class Engine:
         if verdict.decision == "clarify":
             options = [verdict.intent, *(i for i, _ in verdict.alternatives[:2])]
             return menu_replies.clarify(self._titled(ctx, options), entry.id)
+        if verdict.elsewhere and (local := self.registry.for_intent(verdict.elsewhere)) is not None:
+            if (replies := local.elsewhere(ctx)) is not None:
+                return replies
         return self._miss(ctx, verdict, entry)
 
     def _command(self, cmd: str, msg: Message, ctx: Context) -> list[Reply]:

@@ -140,6 +140,11 @@ class Handler:
         """Ask again for what the current step needs."""
         raise NotImplementedError
 
+    def elsewhere(self, ctx: Context) -> list[Reply] | None:
+        """The answer to a request for this service about another city (Verdict.elsewhere);
+        None: the ordinary fallback."""
+        return None
+
 
 class Registry:
     """Ordered, explicit intent → handler map; refuses duplicates."""

@@ -229,6 +229,9 @@ class DispatchHandler(Handler):
         )
         return self._advance(ctx)
 
+    def elsewhere(self, ctx: Context) -> list[Reply]:
+        return self._outside(ctx)
+
     def _outside(self, ctx: Context) -> list[Reply]:
         return [
             Text(

@@ -98,6 +98,9 @@ class Verdict:
     decision: Decision
     slots: dict[str, str] = field(default_factory=dict)
     alternatives: tuple[tuple[str, float], ...] = ()
+    # The Kaohsiung-only intent the message would have matched had it not named another
+    # city (台北市的路燈壞了): the engine lets that service say it is not ours to handle.
+    elsewhere: str | None = None
 
     def as_json(self) -> dict:
         return {
@@ -321,7 +324,12 @@ class Matcher:
         ranked = self.scores(key, self._cue_key(text) if self._cues else None)
         if self._slot_cues and slots:
             ranked = self._apply_slot_cues(ranked, slots)
+        elsewhere = None
         if names_other_city(folded):
+            local = [
+                i for i, s in ranked if i != NONE and self.intents[i].kaohsiung_only and s >= self.threshold
+            ]
+            elsewhere = local[0] if local else None
             ranked = [(i, s) for i, s in ranked if i == NONE or not self.intents[i].kaohsiung_only]
         none_score = 0.0
         real: list[tuple[str, float]] = []
@@ -368,7 +376,7 @@ class Matcher:
             # out-of-scope examples won) needs a score above the threshold.
             floor = self.threshold if none_score >= top else SUGGEST
             near = tuple((i, s) for i, s in real[:3] if s >= floor)
-            return Verdict(text, key, "fallback", top, "fallback", slots, near)
+            return Verdict(text, key, "fallback", top, "fallback", slots, near, elsewhere)
         intent, score = real[0]
         alternatives = tuple(real[1:4])
         decision: Decision = "answer"

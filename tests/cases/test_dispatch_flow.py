@@ -99,6 +99,20 @@ def test_location_outside_kaohsiung_is_refused(talk, db):
     assert count(db, Case) == 0
 
 
+def test_a_first_message_about_another_citys_street_is_answered_as_such(talk, db):
+    # Not a report here and not "I don't understand": the resident is told whose it is.
+    t = talk()
+    out = t("台北市的路燈壞了")
+    assert "不在高雄市" in out and "1999" in out
+    with db.session() as s:
+        conversation = s.get(Conversation, "console:r1")
+        assert conversation is None or conversation.flow is None
+    assert count(db, Case) == 0
+    # Naming Kaohsiung as well keeps it a report here.
+    out = talk("console:r2")("高雄市三民區路燈壞了")
+    assert "不在高雄市" not in out
+
+
 def test_photo_too_large_not_an_image_and_content_failure(talk, db, engine):
     t = talk()
     t("坑洞")
