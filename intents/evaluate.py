@@ -309,6 +309,7 @@ def ablation_variants() -> list[tuple[str, Options]]:
         ("- colloquial vocabulary", replace(d, vocabulary=False)),
         ("- topic-word coverage", replace(d, topic_words=False)),
         ("- word vectors", replace(d, word_vectors=False)),
+        ("- question types", replace(d, question_types=False)),
         ("- answer weighting", replace(d, answer_weight=0.0)),
         ("- BM25 (FAQ as examples)", replace(d, faq_bm25=False)),
         ("- n-gram index narrowing", replace(d, index=False)),

@@ -111,6 +111,28 @@ def content(key: str) -> str:
     return _QUESTION_WORDS.sub(" ", key)
 
 
+# What kind of answer a question asks for. Question words are stripped before matching
+# (content()), yet 國土計畫哪時候上路 asks for a date and 何謂國土計畫 for a definition: an
+# entry that asks for another kind than the message does scores QUESTION_TYPE_MISMATCH times
+# less. Only kinds that words mark reliably; 如何 and 可以嗎 go with almost any answer.
+QUESTION_TYPES: dict[str, tuple[str, ...]] = {
+    kind: tuple(words.split())
+    for kind, words in {
+        "when": "何時 什麼時候 甚麼時候 哪時 幾時 幾點 哪一天 哪天 日期 時段 時間 期限 多久 哪一年 幾年",
+        "what": "何謂 什麼是 甚麼是 是什麼 是甚麼 定義 是指 意思 什麼叫",
+        "cost": "多少錢 費用 規費 收費 價格 票價 幾元 多少元 價錢",
+        "where": "哪裡 哪裏 何處 在哪 去哪 哪個單位 何單位 哪個機關 何機關 地點 地址 哪邊 向何",
+        "why": "為什麼 為何 原因",
+    }.items()
+}
+QUESTION_TYPE_MISMATCH = 0.9
+
+
+def question_types(key: str) -> frozenset[str]:
+    """The kinds of answer the key asks for (see QUESTION_TYPES)."""
+    return frozenset(kind for kind, words in QUESTION_TYPES.items() if any(w in key for w in words))
+
+
 _RUNS = re.compile(r"[a-z0-9]+|[^a-z0-9]+")
 
 
@@ -169,18 +191,23 @@ class FaqIndex:
         topic_floor: float = TOPIC_FLOOR,
         vectors: WordVectors | None = None,
         vector_share: float = VECTOR_SHARE,
+        question_type_mismatch: float = QUESTION_TYPE_MISMATCH,
     ):
         """entries: (intent id, question, answer). Staff examples go in as more questions.
-        vectors: word vectors for the semantic part of the score (None: characters only)."""
+        vectors: word vectors for the semantic part of the score (None: characters only).
+        question_type_mismatch: the factor for an entry asking for another kind of answer
+        (1.0: question types are ignored)."""
         self.ids: list[str] = []
         self.questions: list[str] = []
         self._bigrams: list[frozenset[str]] = []  # each question's content bigrams
+        self._types: list[frozenset[str]] = []  # each question's question_types()
         self._normalize = normalize
         self.answer_weight = answer_weight
         self.use_vocabulary = vocabulary
         self.fuzz_share = fuzz_share
         self.doc_share = doc_share
         self.topic_floor = topic_floor
+        self.question_type_mismatch = question_type_mismatch
         docs: list[Counter[str]] = []
         answers: list[Counter[str]] = []
         answer_texts: list[str] = []
@@ -190,6 +217,7 @@ class FaqIndex:
                 continue
             self.ids.append(intent_id)
             self.questions.append(key)
+            self._types.append(question_types(key))
             doc = weighted_grams(content(key))
             docs.append(doc)
             self._bigrams.append(frozenset(g for g in doc if len(g) >= 2))  # bigrams and Latin words
@@ -321,6 +349,7 @@ class FaqIndex:
         semantic = None
         if self._vectors is not None:
             semantic = self._semantic[best] @ self._vectors.embed(words)
+        asked = question_types(key) if self.question_type_mismatch < 1 else frozenset()
         ranked = []
         for n, i in enumerate(best):
             s = float(scores[i])
@@ -335,6 +364,8 @@ class FaqIndex:
             if semantic is not None:
                 cosine = max(0.0, (float(semantic[n]) - VECTOR_FLOOR) / (1 - VECTOR_FLOOR))
                 score = (1 - self.vector_share) * score + self.vector_share * confidence * 100.0 * cosine
+            if asked and self._types[i] and asked.isdisjoint(self._types[i]):
+                score *= self.question_type_mismatch
             ranked.append((self.ids[i], score))
         ranked.sort(key=lambda kv: -kv[1])
         if LEAD_WEIGHT and len(ranked) > 1:

@@ -33,7 +33,7 @@ from data import names_other_city
 
 from . import wordvectors
 from .catalog import Intent, load_out_of_scope
-from .faq_index import TOPIC_FLOOR, FaqIndex
+from .faq_index import QUESTION_TYPE_MISMATCH, TOPIC_FLOOR, FaqIndex
 from .normalize import ALL_STEPS, Steps, fold, normalize_pair
 from .slots import extract_slots
 
@@ -84,6 +84,7 @@ class Options:
     vocabulary: bool = True  # colloquial → official words for the FAQ lookup
     topic_words: bool = True  # FAQ entries missing the query's rare words score less
     word_vectors: bool = True  # FAQ scores include word-vector similarity (wordvectors.py)
+    question_types: bool = True  # an FAQ entry asking for another kind of answer scores less
 
 
 DEFAULT_OPTIONS = Options()
@@ -198,6 +199,7 @@ class Matcher:
                 vocabulary=options.vocabulary,
                 topic_floor=TOPIC_FLOOR if options.topic_words else 1.0,
                 vectors=wordvectors.load() if options.word_vectors else None,
+                question_type_mismatch=QUESTION_TYPE_MISMATCH if options.question_types else 1.0,
             )
 
         n = max(len(self._keys), 1)
@@ -324,12 +326,13 @@ class Matcher:
         ranked = self.scores(key, self._cue_key(text) if self._cues else None)
         if self._slot_cues and slots:
             ranked = self._apply_slot_cues(ranked, slots)
-        elsewhere = None
+        elsewhere, elsewhere_score = None, 0.0
         if names_other_city(folded):
             local = [
                 i for i, s in ranked if i != NONE and self.intents[i].kaohsiung_only and s >= self.threshold
             ]
             elsewhere = local[0] if local else None
+            elsewhere_score = max((s for i, s in ranked if i == elsewhere), default=0.0)
             ranked = [(i, s) for i, s in ranked if i == NONE or not self.intents[i].kaohsiung_only]
         none_score = 0.0
         real: list[tuple[str, float]] = []
@@ -370,7 +373,10 @@ class Matcher:
                         real.insert(0, real.pop(i))
                         promoted = True
                     break
-        if not real or real[0][1] < self.threshold or none_score >= real[0][1]:
+        # The service the message asks for, but about another city, outranks what is left
+        # (台中的免費法律諮詢: not our FAQ entry on Kaohsiung's): that service answers.
+        another_city = elsewhere is not None and (not real or elsewhere_score >= real[0][1])
+        if another_city or not real or real[0][1] < self.threshold or none_score >= real[0][1]:
             top = real[0][1] if real else 0.0
             # Only near misses are worth offering as "did you mean": chit-chat (the
             # out-of-scope examples won) needs a score above the threshold.
