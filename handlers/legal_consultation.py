@@ -299,6 +299,17 @@ class LegalConsultationHandler(Handler):
         ctx.end()
         return None
 
+    def elsewhere(self, ctx: Context) -> list[Reply]:
+        # 台中的免費法律諮詢在哪: say whose service that is, and offer ours.
+        return [
+            Text(
+                "高雄市政府的免費法律諮詢只在高雄市的服務據點提供。其他縣市的法律諮詢，"
+                "請洽當地縣市政府，或法律扶助基金會（412-8518）。\n"
+                "若您要在高雄諮詢，請點下方按鈕。",
+                (_pb("所有地點", a="all"), _pb("今天哪裡有", a="day", d="today"), _pb("預約諮詢", a="book")),
+            )
+        ]
+
     # --- answers ----------------------------------------------------------------------
     def _overview(self, ctx: Context) -> list[Reply]:
         lines = [f"・{s.short}：{s.hours_text}" for s in legal.sites()]

@@ -24,6 +24,8 @@ from pypinyin import Style, lazy_pinyin
 # s2tw converts characters only: the phrase tables of s2twp rewrite traditional text too
 # (大社區 → 大社群), which would break district names and examples.
 _converter = opencc.OpenCC("s2tw")
+# Variant characters that input methods offer beside the standard ones (鳯山 for 鳳山).
+_VARIANTS = str.maketrans("鳯裏綫衆峯啓爲産敎溼舘滙埸", "鳳裡線眾峰啟為產教濕館匯場")
 
 # Everything that is not a letter, digit or CJK ideograph separates nothing in
 # Chinese and is dropped; ASCII words keep a single space between them.
@@ -93,7 +95,7 @@ _TAIL = re.compile(r"[吧啊阿]+$")
 def fold(text: str) -> str:
     """Width, case, script and punctuation folding, without any rewriting of words."""
     text = unicodedata.normalize("NFKC", text)
-    text = _converter.convert(text)
+    text = _converter.convert(text).translate(_VARIANTS)
     text = text.lower()
     text = _DROP.sub(" ", text).strip()
     # Keep a space only between two ASCII word characters ("street light"); drop it elsewhere.

@@ -29,6 +29,10 @@ AMBIGUOUS_SHORT = {
 _PLACE_AFTER = ("那邊", "這邊", "那裡", "這裡", "那里", "一帶", "附近", "地區", "市區")
 # A short name followed by 路/街 is a road named after the district (三民路 is in 苓雅區).
 _ROAD_AFTER = ("路", "街", "主義")
+# 在湖內中山路上: after 在/住 and before a road's name, even an ambiguous short name is
+# the place (the name holds no 的/下/旁…: 在大樹下的路燈 is under a tree).
+_PLACE_BEFORE = ("在", "住")
+_ROAD_NAME = re.compile(r"[^\W\d的在下倒旁邊上前後裡內外]{1,4}[路街]")
 
 # Historic and colloquial names residents still use.
 DISTRICT_ALIASES = {
@@ -168,8 +172,12 @@ def extract_district(folded: str) -> str | None:
         if form != name[:-1]:
             return name  # a full name or an alias
         # A short name followed by 路/街 is a road named after a district (三民路 is in 苓雅區).
+        before = folded[m.start() - 1 : m.start()]
         if not after.startswith(_ROAD_AFTER) and (
-            not needs_context or folded == form or after.startswith(_PLACE_AFTER)
+            not needs_context
+            or folded == form
+            or after.startswith(_PLACE_AFTER)
+            or (before in _PLACE_BEFORE and _ROAD_NAME.match(after) is not None)
         ):
             return name
         pos = m.start() + 1

@@ -54,7 +54,15 @@ def test_every_district_by_short_name():
 
 @pytest.mark.parametrize(
     "text",
-    ["有棵大樹倒在路中間", "橋頭的紅綠燈壞了好久", "新興產業的法律問題", "永安街的路燈壞了", "三民路有坑洞"],
+    [
+        "有棵大樹倒在路中間",
+        "橋頭的紅綠燈壞了好久",
+        "新興產業的法律問題",
+        "永安街的路燈壞了",
+        "三民路有坑洞",
+        "在大樹下的路燈壞了",
+        "住在湖內的人都說路燈壞了",
+    ],
 )
 def test_ambiguous_short_names_and_road_names_are_not_districts(text):
     assert "district" not in slots(text)
@@ -70,6 +78,8 @@ def test_ambiguous_short_names_and_road_names_are_not_districts(text):
         ("橋頭區有坑洞", "橋頭區"),
         ("大樹", "大樹區"),
         ("高雄市苓雅区的路灯", "苓雅區"),
+        ("路燈桿被撞歪了 在湖內中山路上", "湖內區"),  # 在 + short name + a road's name
+        ("我想約下禮拜的法律諮詢 鳯山那邊", "鳳山區"),  # 鳯: a variant of 鳳
     ],
 )
 def test_aliases_and_landmarks(text, district):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import UTC, date, datetime
 
 import pytest
@@ -252,3 +253,14 @@ def test_location_after_the_overview_buttons(line):
     assert "不太明白" in text(out)
     out = line.say("謝謝你喔")
     assert "傳送位置" not in text(out)
+
+
+def test_another_citys_legal_consultation_is_answered_as_such(line):
+    # Not Kaohsiung's FAQ entry and not "I don't understand": whose service it is, and ours.
+    out = line.say("請問台中市政府的免費法律諮詢在哪裡")
+    assert "只在高雄市" in text(out) and "412-8518" in text(out)
+    out = line.tap(out, "所有地點")
+    assert "四維行政中心" in json.dumps(out, ensure_ascii=False)
+    # Naming Kaohsiung as well keeps it ours.
+    out = line.say("我住台中 想去高雄的免費法律諮詢")
+    assert "只在高雄市" not in text(out) and "四維行政中心" in text(out)
