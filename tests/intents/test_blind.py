@@ -9,6 +9,16 @@ examples nor its vocabulary, after the matcher was built.
   top-3 91.0%; without word vectors FAQ first was 52% and top-3 76%). Out of scope was
   78.1% before veto words were added for kinds of near miss the writer's summary named
   (聖誕樹倒了, another city's street, parcel numbers): 90.6% after, so somewhat optimistic.
+  In session 3 a change of two of its odd rows was looked at (by label, then one text)
+  to undo a cue word that broke a co-sign request.
+- tests/data/blind3_*.tsv (session 3, same recipe, FAQ entries drawn with seed 3141; the
+  writer was asked for harder near misses and situations described rather than named).
+  Its even rows were read to choose cue words (傾倒, 1999, 樓上…附議, 路由器); its odd
+  rows never were. Measured before any of that: services 93.5%, out of scope 75.8%, FAQ
+  first 60.5%, top-3 79.0% on the whole set. After: the odd half did not move (services
+  94.2%, out of scope 80.6%, FAQ 62% / 85%): the near misses that fool cue words are each
+  their own. A contextual model (multilingual-e5-small) alone gets 80.8% / 92.8% on its
+  FAQ rows, at 9–19 ms a message on this CPU (README: what was tried).
 
 The thresholds sit just under today's figures so a drop fails CI; raising them is only
 honest with new blind data, never by tuning on these rows.
@@ -45,6 +55,16 @@ def blind(city):
 
 
 @pytest.fixture(scope="module")
+def blind3(city):
+    matcher, same = city
+    rows = rows_of("blind3")
+    untouched = [r for n, r in enumerate(load_rows(DATA / "blind3_intents.tsv")) if n % 2] + [
+        r for n, r in enumerate(load_rows(DATA / "blind3_faq.tsv")) if n % 2
+    ]
+    return rows, evaluate(matcher, rows, 30, same), evaluate(matcher, untouched, 30, same)
+
+
+@pytest.fixture(scope="module")
 def blind2(city):
     matcher, same = city
     rows = rows_of("blind2")
@@ -54,8 +74,8 @@ def blind2(city):
     return rows, evaluate(matcher, rows, 30, same), evaluate(matcher, untouched, 30, same)
 
 
-def test_blind_sets_are_what_they_claim(blind, blind2):
-    for rows, fallbacks, faq in ((blind[0], 70, 120), (blind2[0], 62, 200)):
+def test_blind_sets_are_what_they_claim(blind, blind2, blind3):
+    for rows, fallbacks, faq in ((blind[0], 70, 120), (blind2[0], 62, 200), (blind3[0], 62, 200)):
         intents = [r for r in rows if not r.intent.startswith("faq.")]
         assert len(intents) == 200 and sum(r.intent == "fallback" for r in intents) == fallbacks
         assert sum(r.intent.startswith("faq.") for r in rows) == faq
@@ -83,6 +103,21 @@ def test_blind2_figures(blind2):
     assert whole["faq_top3"] >= 0.86
     # The half never read: what a resident should expect.
     assert untouched["service_accuracy"] >= 0.96
-    assert untouched["oos_rejection"] >= 0.88
+    assert untouched["oos_rejection"] >= 0.91
     assert untouched["faq_first"] >= 0.68
     assert untouched["faq_top3"] >= 0.88
+
+
+def test_blind3_figures(blind3):
+    _, whole, untouched = blind3
+    assert whole["service_accuracy"] >= 0.96, whole["confusions"]
+    assert whole["oos_rejection"] >= 0.83, whole["confusions"]
+    assert whole["category_accuracy"] >= 0.97
+    assert whole["district_accuracy"] >= 0.94
+    assert whole["faq_first"] >= 0.58
+    assert whole["faq_top3"] >= 0.77
+    # The half never read.
+    assert untouched["service_accuracy"] >= 0.92
+    assert untouched["oos_rejection"] >= 0.77
+    assert untouched["faq_first"] >= 0.59
+    assert untouched["faq_top3"] >= 0.82
