@@ -17,8 +17,10 @@ examples nor its vocabulary, after the matcher was built.
   rows never were. Measured before any of that: services 93.5%, out of scope 75.8%, FAQ
   first 60.5%, top-3 79.0% on the whole set. After: the odd half did not move (services
   94.2%, out of scope 80.6%, FAQ 62% / 85%): the near misses that fool cue words are each
-  their own. A contextual model (multilingual-e5-small) alone gets 80.8% / 92.8% on its
-  FAQ rows, at 9–19 ms a message on this CPU (README: what was tried).
+  their own. About 1,600 more colloquial → official vocabulary pairs (461 official terms),
+  written by helpers from the FAQ entries alone, then raised its FAQ figures to 63% / 88%
+  (blind2's odd half: 72% / 92%). A contextual model (multilingual-e5-small) alone gets
+  80.8% / 92.8% on its FAQ rows, at 9–19 ms a message on this CPU (README: what was tried).
 
 The thresholds sit just under today's figures so a drop fails CI; raising them is only
 honest with new blind data, never by tuning on these rows.
@@ -104,8 +106,8 @@ def test_blind2_figures(blind2):
     # The half never read: what a resident should expect.
     assert untouched["service_accuracy"] >= 0.96
     assert untouched["oos_rejection"] >= 0.91
-    assert untouched["faq_first"] >= 0.68
-    assert untouched["faq_top3"] >= 0.88
+    assert untouched["faq_first"] >= 0.70
+    assert untouched["faq_top3"] >= 0.90
 
 
 def test_blind3_figures(blind3):
@@ -114,10 +116,10 @@ def test_blind3_figures(blind3):
     assert whole["oos_rejection"] >= 0.83, whole["confusions"]
     assert whole["category_accuracy"] >= 0.97
     assert whole["district_accuracy"] >= 0.94
-    assert whole["faq_first"] >= 0.58
-    assert whole["faq_top3"] >= 0.77
+    assert whole["faq_first"] >= 0.60
+    assert whole["faq_top3"] >= 0.80
     # The half never read.
     assert untouched["service_accuracy"] >= 0.92
     assert untouched["oos_rejection"] >= 0.77
-    assert untouched["faq_first"] >= 0.59
-    assert untouched["faq_top3"] >= 0.82
+    assert untouched["faq_first"] >= 0.60
+    assert untouched["faq_top3"] >= 0.85
