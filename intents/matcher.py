@@ -327,7 +327,8 @@ class Matcher:
         if self._slot_cues and slots:
             ranked = self._apply_slot_cues(ranked, slots)
         elsewhere, elsewhere_score = None, 0.0
-        if names_other_city(folded):
+        # A Kaohsiung district named too (在鳳山 但戶籍在屏東) keeps the request ours.
+        if names_other_city(folded) and not slots.get("district"):
             local = [
                 i for i, s in ranked if i != NONE and self.intents[i].kaohsiung_only and s >= self.threshold
             ]

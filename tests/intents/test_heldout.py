@@ -170,6 +170,22 @@ def test_chit_chat_and_near_misses_fall_back_with_the_city_faq(matcher, text):
 
 
 @pytest.mark.parametrize(
+    ("text", "elsewhere", "intent"),
+    [
+        # Another city's service: the fallback names the service, whose handler says whose it is.
+        ("台北市的路燈壞了", "dispatch_report", "fallback"),
+        ("請問台中市政府的免費法律諮詢在哪裡", "legal_consultation", "fallback"),
+        # A Kaohsiung district named as well keeps the request ours.
+        ("台北來玩 左營這邊路燈壞了", None, "dispatch_report"),
+        ("我在鳳山 但戶籍在屏東 可以預約法律諮詢嗎", None, "legal_consultation"),
+    ],
+)
+def test_another_city_is_not_ours_unless_a_district_of_ours_is_named(matcher, text, elsewhere, intent):
+    verdict = matcher.match(text)
+    assert (verdict.intent, verdict.elsewhere) == (intent, elsewhere)
+
+
+@pytest.mark.parametrize(
     ("text", "intent"),
     [
         ("路燈故障不亮", "dispatch_report"),
