@@ -42,8 +42,9 @@ def test_devset_is_kept_apart_from_the_examples(rows):
 
 
 def test_builtin_examples_are_plentiful():
+    # Enough to cover how residents ask; a curated list staff can still read through.
     for intent in load_builtin_intents():
-        assert 60 <= len(intent.examples) <= 150, intent.id
+        assert 60 <= len(intent.examples) <= 250, intent.id
 
 
 def test_devset_figures(rows, builtin_matcher):
