@@ -54,35 +54,27 @@ def rows_of(name: str):
     return load_rows(DATA / f"{name}_intents.tsv") + load_rows(DATA / f"{name}_faq.tsv")
 
 
-@pytest.fixture(scope="module")
-def blind(city):
-    matcher, same = city
-    rows = rows_of("blind")
-    return rows, evaluate(matcher, rows, 30, same)
-
-
-@pytest.fixture(scope="module")
-def blind3(city):
-    matcher, same = city
-    rows = rows_of("blind3")
-    untouched = [r for n, r in enumerate(load_rows(DATA / "blind3_intents.tsv")) if n % 2] + [
-        r for n, r in enumerate(load_rows(DATA / "blind3_faq.tsv")) if n % 2
+def halves(name: str) -> list:
+    """The odd rows of a blind set's two files: the half never read while tuning."""
+    return [r for n, r in enumerate(load_rows(DATA / f"{name}_intents.tsv")) if n % 2] + [
+        r for n, r in enumerate(load_rows(DATA / f"{name}_faq.tsv")) if n % 2
     ]
-    return rows, evaluate(matcher, rows, 30, same), evaluate(matcher, untouched, 30, same)
 
 
 @pytest.fixture(scope="module")
-def blind2(city):
+def measured(city):
+    """name → (rows, figures on the whole set, figures on its never-read half)."""
     matcher, same = city
-    rows = rows_of("blind2")
-    untouched = [r for n, r in enumerate(load_rows(DATA / "blind2_intents.tsv")) if n % 2] + [
-        r for n, r in enumerate(load_rows(DATA / "blind2_faq.tsv")) if n % 2
-    ]
-    return rows, evaluate(matcher, rows, 30, same), evaluate(matcher, untouched, 30, same)
+    out = {}
+    for name in ("blind", "blind2", "blind3"):
+        rows = rows_of(name)
+        out[name] = (rows, evaluate(matcher, rows, 30, same), evaluate(matcher, halves(name), 30, same))
+    return out
 
 
-def test_blind_sets_are_what_they_claim(blind, blind2, blind3):
-    for rows, fallbacks, faq in ((blind[0], 70, 120), (blind2[0], 62, 200), (blind3[0], 62, 200)):
+def test_blind_sets_are_what_they_claim(measured):
+    for name, fallbacks, faq in (("blind", 70, 120), ("blind2", 62, 200), ("blind3", 62, 200)):
+        rows = measured[name][0]
         intents = [r for r in rows if not r.intent.startswith("faq.")]
         assert len(intents) == 200 and sum(r.intent == "fallback" for r in intents) == fallbacks
         assert sum(r.intent.startswith("faq.") for r in rows) == faq
@@ -90,41 +82,28 @@ def test_blind_sets_are_what_they_claim(blind, blind2, blind3):
         assert {r.category for r in dispatch} == {"pothole", "streetlight", "traffic_signal", "fallen_tree"}
 
 
-def test_blind_figures(blind):
-    _, r = blind
-    assert r["service_accuracy"] >= 0.95, r["confusions"]
-    assert r["oos_rejection"] >= 0.96, r["confusions"]
-    assert r["category_accuracy"] >= 0.97
-    assert r["district_accuracy"] >= 0.97
-    assert r["faq_first"] >= 0.80
-    assert r["faq_top3"] >= 0.90
+# Floors just under today's figures: (whole set, never-read half). blind's half was read in
+# session 2, so only its whole set is held.
+FIGURES = (
+    "service_accuracy",
+    "oos_rejection",
+    "category_accuracy",
+    "district_accuracy",
+    "faq_first",
+    "faq_top3",
+)
+FLOORS = {
+    "blind": ((0.98, 0.98, 0.97, 0.97, 0.80, 0.91), None),
+    "blind2": ((0.97, 0.93, 0.97, 0.97, 0.72, 0.88), (0.96, 0.94, 0.97, 0.97, 0.73, 0.90)),
+    "blind3": ((0.96, 0.85, 0.97, 0.94, 0.60, 0.81), (0.94, 0.81, 0.97, 0.89, 0.60, 0.86)),
+}
 
 
-def test_blind2_figures(blind2):
-    _, whole, untouched = blind2
-    assert whole["service_accuracy"] >= 0.97, whole["confusions"]
-    assert whole["oos_rejection"] >= 0.92, whole["confusions"]
-    assert whole["category_accuracy"] >= 0.97
-    assert whole["district_accuracy"] >= 0.95
-    assert whole["faq_first"] >= 0.68
-    assert whole["faq_top3"] >= 0.86
-    # The half never read: what a resident should expect.
-    assert untouched["service_accuracy"] >= 0.96
-    assert untouched["oos_rejection"] >= 0.91
-    assert untouched["faq_first"] >= 0.70
-    assert untouched["faq_top3"] >= 0.90
-
-
-def test_blind3_figures(blind3):
-    _, whole, untouched = blind3
-    assert whole["service_accuracy"] >= 0.96, whole["confusions"]
-    assert whole["oos_rejection"] >= 0.83, whole["confusions"]
-    assert whole["category_accuracy"] >= 0.97
-    assert whole["district_accuracy"] >= 0.94
-    assert whole["faq_first"] >= 0.60
-    assert whole["faq_top3"] >= 0.80
-    # The half never read.
-    assert untouched["service_accuracy"] >= 0.92
-    assert untouched["oos_rejection"] >= 0.77
-    assert untouched["faq_first"] >= 0.60
-    assert untouched["faq_top3"] >= 0.85
+@pytest.mark.parametrize("name", sorted(FLOORS))
+def test_blind_figures(measured, name):
+    _, whole, untouched = measured[name]
+    for result, floors in zip((whole, untouched), FLOORS[name], strict=True):
+        if floors is None:
+            continue
+        for figure, floor in zip(FIGURES, floors, strict=True):
+            assert result[figure] >= floor, (name, figure, result[figure], result["confusions"])
