@@ -114,7 +114,7 @@ def test_split_is_fixed_and_about_even(rows):
 # --- figures on the held-out split -------------------------------------------------------
 def test_heldout_intent_figures(results):
     r = results["heldout"]
-    assert r["service_accuracy"] >= 0.96, r["confusions"]
+    assert r["service_accuracy"] >= 0.97, r["confusions"]
     assert r["oos_rejection"] >= 0.94, r["confusions"]
     assert r["category_accuracy"] >= 0.97
     assert r["district_accuracy"] >= 0.95
@@ -122,8 +122,8 @@ def test_heldout_intent_figures(results):
 
 def test_heldout_faq_retrieval_with_the_city_faq(results):
     r = results["heldout"]
-    assert r["faq_first"] >= 0.75
-    assert r["faq_top3"] >= 0.89
+    assert r["faq_first"] >= 0.80
+    assert r["faq_top3"] >= 0.90
 
 
 def test_tune_split_figures(results):
