@@ -82,9 +82,45 @@ def vocabulary() -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple(sorted(((k, tuple(v)) for k, v in pairs.items() if k), key=lambda p: -len(p[0])))
 
 
+# A long colloquial phrase also counts with a few characters slipped in (報稅要插的那張卡 for
+# 報稅插的卡): its characters in order within GAP_SLACK characters more than its length.
+GAPPED_MIN = 5
+GAP_SLACK = 3
+
+
+@lru_cache(maxsize=1)
+def _gapped_by_first_char() -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
+    """The vocabulary's long Chinese phrases, by their first character."""
+    out: dict[str, list[tuple[str, tuple[str, ...]]]] = defaultdict(list)
+    for colloquial, official in vocabulary():
+        if len(colloquial) >= GAPPED_MIN and not colloquial.isascii():
+            out[colloquial[0]].append((colloquial, official))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _in_order_nearby(key: str, phrase: str) -> bool:
+    """phrase's characters in order within a window of len(phrase) + GAP_SLACK of key."""
+    start = key.find(phrase[0])
+    while start >= 0:
+        window = iter(key[start : start + len(phrase) + GAP_SLACK])
+        if all(char in window for char in phrase):  # `in` consumes the iterator: in order
+            return True
+        start = key.find(phrase[0], start + 1)
+    return False
+
+
 def expansions(key: str) -> list[tuple[str, tuple[str, ...]]]:
-    """The (colloquial, official words) pairs whose colloquial word the key holds."""
-    return [(colloquial, official) for colloquial, official in vocabulary() if colloquial in key]
+    """The (colloquial, official words) pairs whose colloquial word the key holds (long
+    phrases also with a few characters slipped in)."""
+    found = [(colloquial, official) for colloquial, official in vocabulary() if colloquial in key]
+    seen = {colloquial for colloquial, _ in found}
+    gapped = _gapped_by_first_char()
+    for char in dict.fromkeys(key):  # in order of appearance: stable across runs
+        for colloquial, official in gapped.get(char, ()):
+            if colloquial not in seen and _in_order_nearby(key, colloquial):
+                found.append((colloquial, official))
+                seen.add(colloquial)
+    return found
 
 
 def expand(key: str) -> str:

@@ -76,6 +76,9 @@ def test_faq_lookup_expands_colloquial_words_without_rewriting_them():
     assert "扣薪資" in expand("老闆扣錢")
     assert "戶籍" in expand("遷戶口")
     assert expand("路燈好漂亮") == ""
+    # A long phrase also with a few characters slipped in, in order and close together.
+    assert "自然人憑證" in expand("網路報稅要插的那張卡")
+    assert "自然人憑證" not in expand("報稅的時候插卡")
     # Question words become gaps so no bigram spans them; the topic words stay.
     assert content("停車費怎麼繳").split() == ["停車費", "繳"]
 
