@@ -374,9 +374,14 @@ class Matcher:
                         real.insert(0, real.pop(i))
                         promoted = True
                     break
-        # The service the message asks for, but about another city, outranks what is left
-        # (台中的免費法律諮詢: not our FAQ entry on Kaohsiung's): that service answers.
-        another_city = elsewhere is not None and (not real or elsewhere_score >= real[0][1])
+        # A Kaohsiung-only service asked for about another city (台中的免費法律諮詢) answers
+        # with whose it is: ahead of any FAQ entry on ours (unless its own question was copied
+        # or tapped) and of any service scoring less.
+        another_city = elsewhere is not None and (
+            not real
+            or elsewhere_score >= real[0][1]
+            or (self.intents[real[0][0]].kind == "faq" and not self._asks_faq_verbatim(key, real[0][0]))
+        )
         if another_city or not real or real[0][1] < self.threshold or none_score >= real[0][1]:
             top = real[0][1] if real else 0.0
             # Only near misses are worth offering as "did you mean": chit-chat (the

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from intents.baseline import NearestQuestion
-from intents.catalog import load_builtin_intents, load_out_of_scope
+from intents.catalog import faq_intent, load_builtin_intents, load_out_of_scope
 from intents.evaluate import build_intents, equivalents, evaluate, load_rows, split_of
 from intents.matcher import Matcher
 from intents.normalize import fold
@@ -183,6 +183,21 @@ def test_chit_chat_and_near_misses_fall_back_with_the_city_faq(matcher, text):
 def test_another_city_is_not_ours_unless_a_district_of_ours_is_named(matcher, text, elsewhere, intent):
     verdict = matcher.match(text)
     assert (verdict.intent, verdict.elsewhere) == (intent, elsewhere)
+
+
+def test_another_citys_service_beats_our_own_faq_entry_on_it():
+    # The app's seeded FAQ has 高雄市免費法律諮詢有哪些地點？, which outscores the service's cue.
+    from bot.faq_store import load_builtin_entries
+
+    seeded = [
+        faq_intent(e["id"], e["question"], e["answer"], e.get("examples") or ())
+        for e in load_builtin_entries()
+    ]
+    matcher = Matcher(load_builtin_intents() + seeded)
+    verdict = matcher.match("請問台中市政府的免費法律諮詢在哪裡")
+    assert (verdict.intent, verdict.elsewhere) == ("fallback", "legal_consultation")
+    # Its own question, copied or tapped, still gets the answer.
+    assert matcher.match("高雄市免費法律諮詢有哪些地點？").intent == "faq.legal_consultation_sites"
 
 
 @pytest.mark.parametrize(
