@@ -109,10 +109,27 @@ def _in_order_nearby(key: str, phrase: str) -> bool:
     return False
 
 
+@lru_cache(maxsize=1)
+def _by_first_char() -> dict[str, tuple[tuple[int, str], ...]]:
+    """first character → (position in vocabulary(), colloquial word): a message is read
+    once instead of searched for each of thousands of words."""
+    out: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for n, (colloquial, _) in enumerate(vocabulary()):
+        out[colloquial[0]].append((n, colloquial))
+    return {k: tuple(v) for k, v in out.items()}
+
+
 def expansions(key: str) -> list[tuple[str, tuple[str, ...]]]:
     """The (colloquial, official words) pairs whose colloquial word the key holds (long
-    phrases also with a few characters slipped in)."""
-    found = [(colloquial, official) for colloquial, official in vocabulary() if colloquial in key]
+    phrases also with a few characters slipped in), in vocabulary() order."""
+    pairs = vocabulary()
+    by_first = _by_first_char()
+    hits: set[int] = set()
+    for i, char in enumerate(key):
+        for n, colloquial in by_first.get(char, ()):
+            if key.startswith(colloquial, i):
+                hits.add(n)
+    found = [pairs[n] for n in sorted(hits)]
     seen = {colloquial for colloquial, _ in found}
     gapped = _gapped_by_first_char()
     for char in dict.fromkeys(key):  # in order of appearance: stable across runs
