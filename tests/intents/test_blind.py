@@ -26,7 +26,8 @@ examples nor its vocabulary, after the matcher was built.
   equal rows of these sets were left out. 260 more service examples and 296 more out-of-scope
   ones from helpers under the same rules then gave blind3's odd half services 95.7%; a third
   vocabulary pass (situations described: 小孩在學校被欺負 → 霸凌) its FAQ 64% / 90%, and a fourth
-  (the 110 entries whose question held no known term) 66% / 91%. A contextual model (multilingual-e5-small) alone gets
+  (the 110 entries whose question held no known term) 66% / 91%, and a fifth (situations, for
+  the five biggest bureaus) 67% / 91%. A contextual model (multilingual-e5-small) alone gets
   80.8% / 92.8% on its FAQ rows, at 9–19 ms a message on this CPU (README: what was tried).
 
 The thresholds sit just under today's figures so a drop fails CI; raising them is only
