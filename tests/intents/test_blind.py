@@ -27,7 +27,8 @@ examples nor its vocabulary, after the matcher was built.
   ones from helpers under the same rules then gave blind3's odd half services 95.7%; a third
   vocabulary pass (situations described: 小孩在學校被欺負 → 霸凌) its FAQ 64% / 90%, and a fourth
   (the 110 entries whose question held no known term) 66% / 91%, and a fifth (situations, for
-  the five biggest bureaus) 67% / 91%. A contextual model (multilingual-e5-small) alone gets
+  the five biggest bureaus) 67% / 91%. Each of those data passes was kept after a look at the
+  odd halves' figures (none was dropped), a slight selection on them. A contextual model (multilingual-e5-small) alone gets
   80.8% / 92.8% on its FAQ rows, at 9–19 ms a message on this CPU (README: what was tried).
 
 The thresholds sit just under today's figures so a drop fails CI; raising them is only
@@ -98,7 +99,7 @@ FIGURES = (
 FLOORS = {
     "blind": ((0.98, 0.98, 0.97, 0.97, 0.80, 0.91), None),
     "blind2": ((0.97, 0.93, 0.97, 0.97, 0.72, 0.88), (0.96, 0.94, 0.97, 0.97, 0.73, 0.90)),
-    "blind3": ((0.96, 0.85, 0.97, 0.94, 0.60, 0.81), (0.94, 0.81, 0.97, 0.89, 0.60, 0.86)),
+    "blind3": ((0.96, 0.85, 0.97, 0.94, 0.63, 0.84), (0.94, 0.81, 0.97, 0.89, 0.65, 0.89)),
 }
 
 
