@@ -88,16 +88,6 @@ GAPPED_MIN = 5
 GAP_SLACK = 3
 
 
-@lru_cache(maxsize=1)
-def _gapped_by_first_char() -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
-    """The vocabulary's long Chinese phrases, by their first character."""
-    out: dict[str, list[tuple[str, tuple[str, ...]]]] = defaultdict(list)
-    for colloquial, official in vocabulary():
-        if len(colloquial) >= GAPPED_MIN and not colloquial.isascii():
-            out[colloquial[0]].append((colloquial, official))
-    return {k: tuple(v) for k, v in out.items()}
-
-
 def _in_order_nearby(key: str, phrase: str) -> bool:
     """phrase's characters in order within a window of len(phrase) + GAP_SLACK of key."""
     start = key.find(phrase[0])
@@ -121,7 +111,7 @@ def _by_first_char() -> dict[str, tuple[tuple[int, str], ...]]:
 
 def expansions(key: str) -> list[tuple[str, tuple[str, ...]]]:
     """The (colloquial, official words) pairs whose colloquial word the key holds (long
-    phrases also with a few characters slipped in), in vocabulary() order."""
+    phrases also with a few characters slipped in): exact ones in vocabulary() order, then those."""
     pairs = vocabulary()
     by_first = _by_first_char()
     hits: set[int] = set()
@@ -129,15 +119,18 @@ def expansions(key: str) -> list[tuple[str, tuple[str, ...]]]:
         for n, colloquial in by_first.get(char, ()):
             if key.startswith(colloquial, i):
                 hits.add(n)
-    found = [pairs[n] for n in sorted(hits)]
-    seen = {colloquial for colloquial, _ in found}
-    gapped = _gapped_by_first_char()
+    found = sorted(hits)
     for char in dict.fromkeys(key):  # in order of appearance: stable across runs
-        for colloquial, official in gapped.get(char, ()):
-            if colloquial not in seen and _in_order_nearby(key, colloquial):
-                found.append((colloquial, official))
-                seen.add(colloquial)
-    return found
+        for n, colloquial in by_first.get(char, ()):
+            if (
+                len(colloquial) >= GAPPED_MIN
+                and n not in hits
+                and not colloquial.isascii()
+                and _in_order_nearby(key, colloquial)
+            ):
+                found.append(n)
+                hits.add(n)
+    return [pairs[n] for n in found]
 
 
 def expand(key: str) -> str:

@@ -329,11 +329,14 @@ class Matcher:
         elsewhere, elsewhere_score = None, 0.0
         # A Kaohsiung district named too (在鳳山 但戶籍在屏東) keeps the request ours.
         if names_other_city(folded) and not slots.get("district"):
-            local = [
-                i for i, s in ranked if i != NONE and self.intents[i].kaohsiung_only and s >= self.threshold
-            ]
-            elsewhere = local[0] if local else None
-            elsewhere_score = max((s for i, s in ranked if i == elsewhere), default=0.0)
+            elsewhere, elsewhere_score = next(
+                (
+                    (i, s)
+                    for i, s in ranked
+                    if i != NONE and self.intents[i].kaohsiung_only and s >= self.threshold
+                ),
+                (None, 0.0),
+            )
             ranked = [(i, s) for i, s in ranked if i == NONE or not self.intents[i].kaohsiung_only]
         none_score = 0.0
         real: list[tuple[str, float]] = []
