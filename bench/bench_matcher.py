@@ -13,6 +13,7 @@ between rounds) so the figures include the whole path.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 import statistics
 import sys
@@ -40,7 +41,10 @@ def synthetic_faq(base: list[Intent], n: int, seed: int = 7) -> list[Intent]:
         a, b = rng.choice(base), rng.choice(base)
         qa, qb = a.examples[0], b.examples[0]
         question = qa[: len(qa) // 2] + qb[len(qb) // 2 :]
-        out.append(faq_intent(f"faq.syn.{k}", question, (a.answer or "")[:200]))
+        # Each carries the shipped phrasings of one of its sources (about five), so the
+        # index grows as a real catalog with phrasings would.
+        entry = faq_intent(f"faq.syn.{k}", question, (a.answer or "")[:200])
+        out.append(dataclasses.replace(entry, phrasings=a.phrasings))
     return out
 
 

@@ -91,6 +91,8 @@ def cmd_intents_export(args: argparse.Namespace) -> int:
             item["answer"] = intent.answer
             if intent.url:
                 item["url"] = intent.url
+            if intent.phrasings:  # shipped with citizenbot (data/city_faq_phrasings.yaml)
+                item["phrasings"] = list(intent.phrasings)
         out.append(item)
     json.dump(out, sys.stdout, ensure_ascii=False, indent=1)
     print()

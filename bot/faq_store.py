@@ -11,6 +11,9 @@ Who owns an entry's text is kept in `updated_by`:
   (unless --overwrite-edits). Examples and removal are staff-only fields, so
   changing them does not take the text over.
 - a staff name: written or last edited by staff.
+
+Residents' phrasings of the city's entries ship with the code (data/city_faq_phrasings.yaml)
+and are not stored here; they apply while an entry's question is the one they were written for.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from sqlalchemy import insert, inspect, select, text, update
 from sqlalchemy.orm import Session
 
 from bot.models import FaqEntry
+from data import city_faq_phrasings, question_digest, shipped_phrasings
 
 BUILTIN = "builtin"
 IMPORT = "import"
@@ -625,6 +629,7 @@ def entry_json(row: FaqEntry) -> dict[str, Any]:
         "url": row.url,
         "organ": row.organ,
         "examples": list(row.examples or []),
+        "phrasings": list(shipped_phrasings(row.id, row.question)),
         "source": row.source,
         "active": row.active,
         "updated_at": row.updated_at.isoformat() if row.updated_at else None,
@@ -721,6 +726,17 @@ def _print_entry(row: FaqEntry) -> None:
     print(f"examples ({len(row.examples or [])}):")
     for example in row.examples or []:
         print(f"  - {example}")
+    shipped = city_faq_phrasings().get(row.id)
+    if shipped is None:
+        return
+    if shipped[0] != question_digest(row.question):
+        print(
+            f"shipped phrasings ({len(shipped[1])}): not used, written for an earlier wording of the question"
+        )
+        return
+    print(f"shipped phrasings ({len(shipped[1])}, data/city_faq_phrasings.yaml):")
+    for phrasing in shipped[1]:
+        print(f"  - {phrasing}")
 
 
 def _short(value: str, width: int) -> str:
@@ -784,6 +800,12 @@ def _run(args: argparse.Namespace, db) -> int:
                 by=args.by,
             )
             print(f"updated {row.id}: {', '.join(changed)}" if changed else f"{row.id} unchanged")
+            shipped = city_faq_phrasings().get(row.id)
+            if "question" in changed and shipped and not shipped_phrasings(row.id, row.question):
+                print(
+                    f"note: the {len(shipped[1])} shipped phrasings of {row.id} were written for its old "
+                    "question and no longer apply; add the ones that still fit with --add-example"
+                )
             return 0
         if command == "remove":
             removed = remove_entry(session, args.id)

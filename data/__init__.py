@@ -103,3 +103,36 @@ def district_centroid(name: str | None) -> tuple[float, float] | None:
         if d.name == name:
             return d.lat, d.lng
     return None
+
+
+# --- residents' phrasings of the city FAQ ----------------------------------------------------
+
+
+def question_digest(question: str) -> str:
+    """A short fingerprint of an FAQ question, blind to whitespace and line endings."""
+    import hashlib
+
+    return hashlib.sha1(" ".join(question.split()).encode("utf-8")).hexdigest()[:12]
+
+
+@lru_cache(maxsize=1)
+def city_faq_phrasings() -> dict[str, tuple[str, tuple[str, ...]]]:
+    """FAQ id → (digest of the question they were written for, phrasings), from
+    city_faq_phrasings.yaml. A broken file is a bug: this raises."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 0.07 s instead of 0.4 s
+    doc = yaml.load(path("city_faq_phrasings.yaml").read_text(encoding="utf-8"), Loader=loader) or {}
+    out: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for entry_id, item in doc.items():
+        phrasings = tuple(str(p).strip() for p in item["phrasings"] if str(p).strip())
+        out[str(entry_id)] = (str(item["question"]), phrasings)
+    return out
+
+
+def shipped_phrasings(entry_id: str, question: str) -> tuple[str, ...]:
+    """The phrasings shipped for an FAQ entry, if they were written for this question."""
+    found = city_faq_phrasings().get(entry_id)
+    if found is None or found[0] != question_digest(question):
+        return ()
+    return found[1]

@@ -8,6 +8,8 @@ from typing import Literal
 
 import yaml
 
+from data import shipped_phrasings
+
 
 @dataclass(frozen=True)
 class Intent:
@@ -25,6 +27,10 @@ class Intent:
     slot_cues: tuple[tuple[str, float], ...] = field(default=())
     # Only about a place in Kaohsiung: a message naming another city is not this intent.
     kaohsiung_only: bool = False
+    # FAQ only: residents' phrasings shipped with citizenbot (data/city_faq_phrasings.yaml),
+    # kept apart from `examples` (the question and what staff taught) so the evaluation can
+    # weigh them and switch them off.
+    phrasings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,4 +108,5 @@ def faq_intent(
         answer=answer,
         url=url,
         organ=organ,
+        phrasings=shipped_phrasings(id, question),
     )

@@ -310,6 +310,7 @@ def ablation_variants() -> list[tuple[str, Options]]:
         ("- topic-word coverage", replace(d, topic_words=False)),
         ("- word vectors", replace(d, word_vectors=False)),
         ("- question types", replace(d, question_types=False)),
+        ("- shipped FAQ phrasings", replace(d, phrasings=False)),
         ("- answer weighting", replace(d, answer_weight=0.0)),
         ("- BM25 (FAQ as examples)", replace(d, faq_bm25=False)),
         ("- n-gram index narrowing", replace(d, index=False)),

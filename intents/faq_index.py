@@ -239,7 +239,8 @@ class FaqIndex:
         vector_share: float = VECTOR_SHARE,
         question_type_mismatch: float = QUESTION_TYPE_MISMATCH,
     ):
-        """entries: (intent id, question, answer). Staff examples go in as more questions.
+        """entries: (intent id, question, answer). Phrasings (shipped, or taught by staff)
+        go in as more questions of the same id.
         vectors: word vectors for the semantic part of the score (None: characters only).
         question_type_mismatch: the factor for an entry asking for another kind of answer
         (1.0: question types are ignored)."""
@@ -257,6 +258,7 @@ class FaqIndex:
         docs: list[Counter[str]] = []
         answers: list[Counter[str]] = []
         answer_texts: list[str] = []
+        answer_grams: dict[str, Counter[str]] = {}
         for intent_id, question, answer in entries:
             key = normalize(question)
             if not key:
@@ -267,13 +269,16 @@ class FaqIndex:
             doc = weighted_grams(content(key))
             docs.append(doc)
             self._bigrams.append(frozenset(g for g in doc if len(g) >= 2))  # bigrams and Latin words
-            answer_texts.append(content(fold(answer[:ANSWER_VECTOR_CHARS])) if answer else "")
-            # Answers are official text: folding is enough (no typos to repair).
-            answers.append(
-                weighted_grams(content(fold(answer[:ANSWER_CHARS])))
-                if answer and answer_weight > 0
-                else Counter()
-            )
+            answer_texts.append(answer)
+            # An entry's phrasings share its answer: its grams are counted once (a shared
+            # Counter, only read). Answers are official text: folding is enough.
+            if answer not in answer_grams:
+                answer_grams[answer] = (
+                    weighted_grams(content(fold(answer[:ANSWER_CHARS])))
+                    if answer and answer_weight > 0
+                    else Counter()
+                )
+            answers.append(answer_grams[answer])
         self.n = len(self.ids)
         self._postings = self._build(docs)
         self._answer_postings = self._build(answers) if answer_weight > 0 else _EMPTY
@@ -284,7 +289,10 @@ class FaqIndex:
         self.vector_share = vector_share if self._vectors is not None else 0.0
         if self._vectors is not None:
             question_vecs = self._vectors.embed_many([content(q) for q in self.questions])
-            answer_vecs = self._vectors.embed_many(answer_texts)
+            distinct = list(dict.fromkeys(answer_texts))
+            row = {a: n for n, a in enumerate(distinct)}
+            openings = [content(fold(a[:ANSWER_VECTOR_CHARS])) if a else "" for a in distinct]
+            answer_vecs = self._vectors.embed_many(openings)[[row[a] for a in answer_texts]]
             # One matrix: a query's cosine with both is one product.
             self._semantic = (question_vecs + ANSWER_VECTOR_SHARE * answer_vecs) / (1 + ANSWER_VECTOR_SHARE)
 

@@ -45,7 +45,7 @@ THRESHOLD = 62.0
 MARGIN = 4.0
 # FAQ entries are scored by BM25 coverage scaled by topic-word coverage (faq_index.py),
 # on a scale of their own.
-FAQ_THRESHOLD = 32.0
+FAQ_THRESHOLD = 40.0
 # From this many characters on, each further character lowers the FAQ threshold by
 # LONG_STEP, down to LONG_FLOOR of it.
 LONG_MESSAGE = 12
@@ -85,6 +85,7 @@ class Options:
     topic_words: bool = True  # FAQ entries missing the query's rare words score less
     word_vectors: bool = True  # FAQ scores include word-vector similarity (wordvectors.py)
     question_types: bool = True  # an FAQ entry asking for another kind of answer scores less
+    phrasings: bool = True  # residents' phrasings shipped for the city FAQ (data/city_faq_phrasings.yaml)
 
 
 DEFAULT_OPTIONS = Options()
@@ -156,16 +157,18 @@ class Matcher:
         self._slot_cues: list[tuple[str, str, float]] = []
         # (intent, per cue: its word groups, its score, its veto words)
         self._cues: list[tuple[str, list[tuple[tuple[list[str], ...], float, list[str]]]]] = []
-        faq_entries: list[tuple[str, str, str]] = []
+        faq_entries: list[tuple[str, str, str]] = []  # (id, question or phrasing, answer)
 
         for intent in intents:
             if intent.id in self.intents or intent.id == NONE:
                 raise ValueError(f"duplicate intent id {intent.id!r}")
             self.intents[intent.id] = intent
+            phrasings = intent.phrasings if options.phrasings else ()
             if intent.kind == "faq" and options.faq_bm25:
-                faq_entries.extend((intent.id, e, intent.answer or "") for e in intent.examples)
+                answer = intent.answer or ""
+                faq_entries.extend((intent.id, e, answer) for e in (*intent.examples, *phrasings))
                 continue
-            for example in intent.examples:
+            for example in (*intent.examples, *phrasings):
                 self._add(example, intent.id)
             if intent.kind == "faq" and intent.answer and options.answer_weight > 0:
                 for g in grams(self._normalize(intent.answer[:400])):
