@@ -33,6 +33,7 @@ from data import names_other_city
 
 from . import wordvectors
 from .catalog import Intent, load_out_of_scope
+from .classifier import RESCUE_LENGTH, RESCUE_MIN, ServiceClassifier
 from .faq_index import QUESTION_TYPE_MISMATCH, TOPIC_FLOOR, FaqIndex
 from .normalize import ALL_STEPS, Steps, fold, normalize_pair
 from .slots import extract_slots
@@ -86,6 +87,7 @@ class Options:
     word_vectors: bool = True  # FAQ scores include word-vector similarity (wordvectors.py)
     question_types: bool = True  # an FAQ entry asking for another kind of answer scores less
     phrasings: bool = True  # residents' phrasings shipped for the city FAQ (data/city_faq_phrasings.yaml)
+    classifier: bool = True  # a linear model's second opinion before falling back (classifier.py)
 
 
 DEFAULT_OPTIONS = Options()
@@ -193,6 +195,10 @@ class Matcher:
             # some FAQ question holding those characters, but an out-of-scope example closer.
             if faq_entries:
                 faq_entries.extend((NONE, example, "") for example in oos)
+        self._classifier: ServiceClassifier | None = None
+        services = [i for i in self.intents.values() if i.kind == "builtin" and i.examples]
+        if options.classifier and options.out_of_scope and services:
+            self._classifier = ServiceClassifier(services, oos, fold)
         self._faq: FaqIndex | None = None
         if faq_entries:
             self._faq = FaqIndex(
@@ -322,6 +328,19 @@ class Matcher:
             for example in self.intents[intent_id].examples
         )
 
+    def _rescue(self, folded: str, slots: dict[str, str]) -> str | None:
+        """The service the classifier is sure of for a message about to fall back (not a
+        Kaohsiung-only one for a message naming another city and none of our districts)."""
+        if self._classifier is None or len(folded.replace(" ", "")) < RESCUE_LENGTH:
+            return None
+        picked = self._classifier.best(folded)
+        if picked is None or picked[1] < RESCUE_MIN:
+            return None
+        intent_id = picked[0]
+        if self.intents[intent_id].kaohsiung_only and names_other_city(folded) and not slots.get("district"):
+            return None
+        return intent_id
+
     def match(self, text: str) -> Verdict:
         key = self._normalize(text)
         folded = fold(text)
@@ -394,6 +413,9 @@ class Matcher:
             # out-of-scope examples won) needs a score above the threshold.
             floor = self.threshold if none_score >= top else SUGGEST
             near = tuple((i, s) for i, s in real[:3] if s >= floor)
+            rescued = self._rescue(folded, slots) if elsewhere is None else None
+            if rescued is not None:
+                return Verdict(text, key, rescued, self.threshold, "answer", slots, near)
             return Verdict(text, key, "fallback", top, "fallback", slots, near, elsewhere)
         intent, score = real[0]
         alternatives = tuple(real[1:4])

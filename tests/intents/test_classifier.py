@@ -1,0 +1,67 @@
+"""The service classifier: a second opinion that answers a clear service request the
+nearest-example matcher would have fallen back on, and nothing else."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from intents.catalog import Intent, load_builtin_intents
+from intents.classifier import ServiceClassifier
+from intents.matcher import DEFAULT_OPTIONS, THRESHOLD, Matcher
+from intents.normalize import fold
+
+
+@pytest.fixture(scope="module")
+def matchers():
+    intents = load_builtin_intents()
+    return Matcher(intents), Matcher(intents, options=replace(DEFAULT_OPTIONS, classifier=False))
+
+
+@pytest.mark.parametrize(
+    "text, intent",
+    [
+        # Situations in words no single example holds (none of these is in the examples).
+        ("上上個禮拜打電話給1999講我們巷子的水溝 到今天都沒看到人來 現在怎樣了", "petition_status"),
+        ("有沒有人可以直接打電話給我 我不太會用這個", "human_agent"),
+    ],
+)
+def test_a_long_request_the_examples_miss_is_answered(matchers, text, intent):
+    with_model, without = matchers
+    assert without.match(text).intent == "fallback"
+    verdict = with_model.match(text)
+    assert (verdict.intent, verdict.decision, verdict.score) == (intent, "answer", THRESHOLD)
+
+
+@pytest.mark.parametrize("text", ["推薦幾部律師的韓劇", "今天天氣好熱", "好的謝謝"])
+def test_near_misses_and_chit_chat_still_fall_back(matchers, text):
+    assert matchers[0].match(text).intent == "fallback"
+
+
+def test_another_citys_street_is_not_rescued(matchers):
+    # The model would pick dispatch, but a Kaohsiung-only service for another city is not ours.
+    verdict = matchers[0].match("嘉義市那邊的路燈一直閃 你們可以派人修嗎")
+    assert (verdict.intent, verdict.elsewhere) == ("fallback", "dispatch_report")
+
+
+def test_one_service_against_out_of_scope():
+    # With a single service LinearSVC gives one decision value; the class still comes out right.
+    service = Intent("human_agent", "builtin", "轉真人", ("我要找真人", "轉接客服人員", "請專人跟我聯絡"))
+    model = ServiceClassifier([service], ["今天天氣如何", "推薦餐廳", "講個笑話"], fold)
+    assert model.best("可以找真人嗎")[0] == "human_agent"
+    assert model.best("推薦好吃的餐廳") is None
+    assert model.best("") is None
+
+
+def test_decision_values_are_sklearns():
+    # decision() recomputes transform() + decision_function() by hand for speed: same numbers.
+    import numpy as np
+
+    from intents.catalog import load_out_of_scope
+
+    model = ServiceClassifier(load_builtin_intents(), load_out_of_scope(), fold)
+    for text in ["上禮拜報的路燈到現在還沒修 進度呢", "路燈壞了", "zzz", "😂", "我要找真人客服 謝謝"]:
+        folded = fold(text)
+        expected = model._model.decision_function(model._vectorizer.transform([folded]))[0]
+        assert np.allclose(model.decision(folded), expected, atol=1e-5), text
