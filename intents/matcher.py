@@ -341,6 +341,20 @@ class Matcher:
             return None
         return intent_id
 
+    def _doubted(self, folded: str, intent_id: str, slots: dict[str, str]) -> bool:
+        """The classifier is sure a long message the matcher gives a service is out of scope
+        (玩GTA的時候路上好多坑洞: cue words without a request), unless a slot points there."""
+        intent = self.intents[intent_id]
+        if (
+            self._classifier is None
+            or intent.kind != "builtin"
+            or len(folded.replace(" ", "")) < RESCUE_LENGTH
+        ):
+            return False
+        if any(slot in slots for slot, _ in intent.slot_cues):
+            return False
+        return self._classifier.doubts(folded, intent_id)
+
     def match(self, text: str) -> Verdict:
         key = self._normalize(text)
         folded = fold(text)
@@ -418,6 +432,10 @@ class Matcher:
                 return Verdict(text, key, rescued, self.threshold, "answer", slots, near)
             return Verdict(text, key, "fallback", top, "fallback", slots, near, elsewhere)
         intent, score = real[0]
+        if self._doubted(folded, intent, slots):
+            # Offered, not answered: a resident who did mean it taps it (stage one of the fallback).
+            near = ((intent, score), *((i, s) for i, s in real[1:3] if s >= SUGGEST))
+            return Verdict(text, key, "fallback", score, "fallback", slots, near)
         alternatives = tuple(real[1:4])
         decision: Decision = "answer"
         if alternatives and not promoted and score - alternatives[0][1] < self.margin:

@@ -39,6 +39,32 @@ def test_near_misses_and_chit_chat_still_fall_back(matchers, text):
     assert matchers[0].match(text).intent == "fallback"
 
 
+@pytest.mark.parametrize(
+    "text, service",
+    [
+        ("玩當個創世神時把路燈都打壞了哈哈哈", "dispatch_report"),
+        ("讀書會要用附議的方式決定下個月讀哪本書", "proposal_cosign"),
+    ],
+)
+def test_cue_words_without_a_request_are_offered_not_answered(matchers, text, service):
+    with_model, without = matchers
+    assert without.match(text).intent == service  # the cue words alone answer it
+    verdict = with_model.match(text)
+    assert (verdict.intent, verdict.alternatives[0][0]) == ("fallback", service)
+
+
+@pytest.mark.parametrize(
+    "text, intent",
+    [
+        ("我想找真人客服 這個機器人一直聽不懂我的問題", "human_agent"),
+        ("我的案件D2026-000123到底處理得怎樣了 都過兩週", "petition_status"),  # a slot points there
+        ("接線生", "human_agent"),  # short: the model does not speak
+    ],
+)
+def test_real_requests_are_not_doubted(matchers, text, intent):
+    assert matchers[0].match(text).intent == intent
+
+
 def test_another_citys_street_is_not_rescued(matchers):
     # The model would pick dispatch, but a Kaohsiung-only service for another city is not ours.
     verdict = matchers[0].match("嘉義市那邊的路燈一直閃 你們可以派人修嗎")
