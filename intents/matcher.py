@@ -33,7 +33,7 @@ from data import names_other_city
 
 from . import wordvectors
 from .catalog import Intent, load_out_of_scope
-from .classifier import RESCUE_LENGTH, RESCUE_MIN, ServiceClassifier
+from .classifier import RESCUE_LENGTH, RESCUE_MIN, FaqScope, ServiceClassifier
 from .faq_index import QUESTION_TYPE_MISMATCH, TOPIC_FLOOR, FaqIndex
 from .normalize import ALL_STEPS, Steps, fold, normalize_pair
 from .slots import extract_slots
@@ -87,7 +87,8 @@ class Options:
     word_vectors: bool = True  # FAQ scores include word-vector similarity (wordvectors.py)
     question_types: bool = True  # an FAQ entry asking for another kind of answer scores less
     phrasings: bool = True  # residents' phrasings shipped for the city FAQ (data/city_faq_phrasings.yaml)
-    classifier: bool = True  # a linear model's second opinion before falling back (classifier.py)
+    classifier: bool = True  # a linear model's second opinion on the services (classifier.py)
+    faq_scope: bool = True  # a linear model's doubt about an FAQ answer to chit-chat (classifier.py)
 
 
 DEFAULT_OPTIONS = Options()
@@ -199,6 +200,9 @@ class Matcher:
         services = [i for i in self.intents.values() if i.kind == "builtin" and i.examples]
         if options.classifier and options.out_of_scope and services:
             self._classifier = ServiceClassifier(services, oos, fold)
+        self._faq_scope: FaqScope | None = None
+        if options.faq_scope and options.out_of_scope and faq_entries:
+            self._faq_scope = FaqScope((t for i, t, _ in faq_entries if i != NONE), oos, fold)
         self._faq: FaqIndex | None = None
         if faq_entries:
             self._faq = FaqIndex(
@@ -341,15 +345,19 @@ class Matcher:
             return None
         return intent_id
 
-    def _doubted(self, folded: str, intent_id: str, slots: dict[str, str]) -> bool:
-        """The classifier is sure a long message the matcher gives a service is out of scope
-        (玩GTA的時候路上好多坑洞: cue words without a request), unless a slot points there."""
+    def _doubted(self, key: str, folded: str, intent_id: str, slots: dict[str, str]) -> bool:
+        """A linear model is sure the message is out of scope although the matcher answers:
+        cue words without a request (玩GTA的時候路上好多坑洞) on a long message, unless a slot
+        points to the service; an FAQ entry sharing words with chit-chat (螢火蟲為什麼會發光),
+        unless the message is the entry's own question."""
         intent = self.intents[intent_id]
-        if (
-            self._classifier is None
-            or intent.kind != "builtin"
-            or len(folded.replace(" ", "")) < RESCUE_LENGTH
-        ):
+        if intent.kind == "faq":
+            return (
+                self._faq_scope is not None
+                and self._faq_scope.doubts(folded)
+                and not self._asks_faq_verbatim(key, intent_id)
+            )
+        if self._classifier is None or len(folded.replace(" ", "")) < RESCUE_LENGTH:
             return False
         if any(slot in slots for slot, _ in intent.slot_cues):
             return False
@@ -432,7 +440,7 @@ class Matcher:
                 return Verdict(text, key, rescued, self.threshold, "answer", slots, near)
             return Verdict(text, key, "fallback", top, "fallback", slots, near, elsewhere)
         intent, score = real[0]
-        if self._doubted(folded, intent, slots):
+        if self._doubted(key, folded, intent, slots):
             # Offered, not answered: a resident who did mean it taps it (stage one of the fallback).
             near = ((intent, score), *((i, s) for i, s in real[1:3] if s >= SUGGEST))
             return Verdict(text, key, "fallback", score, "fallback", slots, near)

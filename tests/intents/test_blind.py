@@ -52,7 +52,10 @@ examples nor its vocabulary, after the matcher was built.
   (96.9% → 93.8%). Then the classifier's doubt (a service offered, not answered, when the
   model puts out of scope well ahead), chosen the same way: blind4 out of scope 90.3% (its odd
   half 82.3% → 85.3%), blind3's odd half 83.9% → 90.3%; blind lost one service row
-  (聾人要怎麼打1999 is now offered as a button instead of answered).
+  (聾人要怎麼打1999 is now offered as a button instead of answered). Then the FAQ scope model
+  (an FAQ answer offered, not given, when a model of FAQ questions against out-of-scope
+  examples is sure): blind's out of scope 94.3% → 97.1%, blind2's whole 95.2% → 96.8%,
+  blind2's odd half FAQ first 86% → 85% (one row); blind3 and blind4 did not move.
 
 The thresholds sit just under today's figures so a drop fails CI; raising them is only
 honest with new blind data, never by tuning on these rows.
@@ -125,7 +128,7 @@ FIGURES = (
     "faq_top3",
 )
 FLOORS = {
-    "blind": ((0.98, 0.93, 0.97, 0.97, 0.86, 0.97), None),
+    "blind": ((0.98, 0.95, 0.97, 0.97, 0.86, 0.97), None),
     "blind2": ((0.97, 0.94, 0.97, 0.97, 0.85, 0.95), (0.96, 0.93, 0.97, 0.97, 0.84, 0.94)),
     "blind3": ((0.96, 0.88, 0.97, 0.94, 0.81, 0.96), (0.94, 0.88, 0.97, 0.89, 0.84, 0.95)),
     "blind4": ((0.97, 0.88, 0.97, 0.97, 0.87, 0.96), (0.96, 0.83, 0.97, 0.97, 0.85, 0.96)),

@@ -91,3 +91,33 @@ def test_decision_values_are_sklearns():
         folded = fold(text)
         expected = model._model.decision_function(model._vectorizer.transform([folded]))[0]
         assert np.allclose(model.decision(folded), expected, atol=1e-5), text
+
+
+# --- the FAQ scope model ----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def city_matcher():
+    from intents.evaluate import build_intents
+    from tests.conftest import shared_path
+
+    return Matcher(build_intents([str(shared_path("data", "kcg_faq.json"))], use_database=False))
+
+
+@pytest.mark.parametrize(
+    "text, doubted",
+    [
+        ("你會不會下圍棋", True),
+        ("週末想去墾丁衝浪 有推薦的店嗎", True),
+        ("身分證掉了要怎麼補辦", False),
+        ("老闆不給加班費怎麼辦", False),
+    ],
+)
+def test_faq_scope_tells_chit_chat_from_faq_questions(city_matcher, text, doubted):
+    assert city_matcher._faq_scope.doubts(fold(text)) is doubted
+
+
+def test_a_doubted_faq_answer_is_offered_unless_its_question_was_asked(city_matcher, monkeypatch):
+    monkeypatch.setattr(city_matcher._faq_scope, "doubts", lambda folded: True)
+    verdict = city_matcher.match("身分證掉了要怎麼補辦")
+    assert verdict.intent == "fallback" and verdict.alternatives[0][0] == "faq.397020000A.20"
+    question = city_matcher.intents["faq.397020000A.20"].examples[0]
+    assert city_matcher.match(question).intent == "faq.397020000A.20"  # copied or tapped
