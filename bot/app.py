@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -76,7 +77,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     if not app.debug:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if not app.testing:
+        # Build the matcher now rather than in the first resident's request (2-3 s with the
+        # city FAQ); a request arriving meanwhile waits for this build instead of starting one.
+        threading.Thread(target=_warm, args=(matchers,), name="matcher-warm-up", daemon=True).start()
     return app
+
+
+def _warm(matchers: MatcherProvider) -> None:
+    try:
+        matchers.get()
+    except Exception:  # e.g. the database is not migrated yet: the first request will say so
+        logging.getLogger(__name__).warning("matcher warm-up failed", exc_info=True)
 
 
 def services(app: Flask | None = None) -> dict[str, Any]:

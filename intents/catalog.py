@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from typing import Literal
 
@@ -80,6 +81,7 @@ def load_builtin_intents() -> list[Intent]:
     return intents
 
 
+@lru_cache(maxsize=1)
 def load_out_of_scope() -> tuple[str, ...]:
     """Examples of messages no service answers (`out_of_scope:` lists in builtin/*.yaml)."""
     examples: list[str] = []

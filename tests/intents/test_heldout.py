@@ -253,10 +253,11 @@ def test_fallback_offers_only_near_misses(matcher):
 
 # --- cost -------------------------------------------------------------------------------
 def test_build_and_match_are_fast_enough(intents, rows):
-    start = time.process_time()
+    # This thread's CPU only: other tests' outbox threads may still run in the process.
+    start = time.thread_time()
     Matcher(intents)
-    build = time.process_time() - start
-    assert build < 5.0  # ~0.7-1.2 s on one core; generous for a loaded CI runner
+    build = time.thread_time() - start
+    assert build < 8.0  # ~2-3 s on one core with the phrasings and classifiers; generous for CI
     m = Matcher(load_builtin_intents() + [i for i in intents if i.kind == "faq"])
     cpu = []
     for row in rows:
