@@ -437,7 +437,8 @@ class Matcher:
             near = tuple((i, s) for i, s in real[:3] if s >= floor)
             rescued = self._rescue(folded, slots) if elsewhere is None else None
             if rescued is not None:
-                return Verdict(text, key, rescued, self.threshold, "answer", slots, near)
+                others = tuple((i, s) for i, s in near if i != rescued)
+                return Verdict(text, key, rescued, self.threshold, "answer", slots, others)
             return Verdict(text, key, "fallback", top, "fallback", slots, near, elsewhere)
         intent, score = real[0]
         if self._doubted(key, folded, intent, slots):
