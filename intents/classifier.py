@@ -47,17 +47,18 @@ RESCUE_LENGTH = 8
 # A service the matcher answers on such a message is offered instead when the model puts out
 # of scope this far ahead of it: cue words without a request (公司的客服系統要怎麼設定轉接真人).
 DOUBT_MARGIN = 0.6
-# An FAQ answer is offered instead when the FAQ-or-not model is this sure it is out of scope.
+# An FAQ answer is offered instead when the FAQ-or-not model is this sure it is out of scope
+# (two classes: the scores are ±the SVM's decision value, so 0.6 is a decision value of 0.3).
 FAQ_DOUBT_MARGIN = 0.6
 
 
 @lru_cache(maxsize=4)
 def _fit(texts: tuple[str, ...], labels: tuple[str, ...]) -> tuple[TfidfVectorizer, LinearSVC]:
-    """The fitted vectorizer and model for a training set. A rebuild after a staff edit (or
-    another worker's app in the same process) refits only the model whose data changed: an
-    FAQ edit leaves the services' model as it was."""
+    """The fitted vectorizer and model for a training set. A rebuild after a staff edit
+    refits only the model whose data changed: an FAQ edit leaves the services' model as it was.
+    A fixed random_state: liblinear shuffles, and the same data must give the same answers."""
     vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
-    return vectorizer, LinearSVC(C=1.0).fit(vectorizer.fit_transform(texts), labels)
+    return vectorizer, LinearSVC(C=1.0, random_state=0).fit(vectorizer.fit_transform(texts), labels)
 
 
 class _LinearText:
