@@ -74,7 +74,7 @@ def results(matcher, rows, same):
 def test_heldout_devset_covers_every_contract_intent():
     rows = load_rows(HELDOUT)
     assert len(rows) >= 250
-    # Eight rows once labelled fallback are answered by a city FAQ entry and carry its id.
+    # Rows once labelled fallback that a city FAQ entry answers carry its id (廁所馬桶堵住了).
     assert {r.intent for r in rows if not r.intent.startswith("faq.")} == CONTRACT_INTENTS
     assert sum(r.intent == "fallback" for r in rows) >= 0.4 * len(rows)
     dispatch = [r for r in rows if r.intent == "dispatch_report"]
@@ -132,9 +132,9 @@ def test_tune_split_figures(results):
     r = results["tune"]
     assert r["service_accuracy"] >= 0.99
     # 0.95 before the shipped phrasings (data/city_faq_phrasings.yaml): a casual phrasing
-    # shares words with chit-chat (冰箱壞了找誰修 / 大樓消防設備壞了要找誰修), which costs this
-    # split three rows and the held-out split none (see the README's trade-off).
-    assert r["oos_rejection"] >= 0.90
+    # shares words with chit-chat (冰箱壞了找誰修 / 大樓消防設備壞了要找誰修). They took this split
+    # to 91.8%; the FAQ scope model (classifier.py) brought it back to 93.4%.
+    assert r["oos_rejection"] >= 0.92
     assert r["category_accuracy"] >= 0.97
     # This split was tuned on (vocabulary, cue words): 87% / 98.5% before the phrasings,
     # which took the held-out split and every blind set up instead (test_blind.py).
