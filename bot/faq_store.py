@@ -36,7 +36,7 @@ from sqlalchemy import insert, inspect, select, text, update
 from sqlalchemy.orm import Session
 
 from bot.models import FaqEntry
-from data import city_faq_phrasings, question_digest, shipped_phrasings
+from data import city_faq_phrasings, shipped_phrasings
 
 BUILTIN = "builtin"
 IMPORT = "import"
@@ -729,13 +729,14 @@ def _print_entry(row: FaqEntry) -> None:
     shipped = city_faq_phrasings().get(row.id)
     if shipped is None:
         return
-    if shipped[0] != question_digest(row.question):
+    used = shipped_phrasings(row.id, row.question)
+    if not used:
         print(
             f"shipped phrasings ({len(shipped[1])}): not used, written for an earlier wording of the question"
         )
         return
-    print(f"shipped phrasings ({len(shipped[1])}, data/city_faq_phrasings.yaml):")
-    for phrasing in shipped[1]:
+    print(f"shipped phrasings ({len(used)}, data/city_faq_phrasings.yaml):")
+    for phrasing in used:
         print(f"  - {phrasing}")
 
 

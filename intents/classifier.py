@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import lru_cache
 
 import numpy as np
@@ -52,6 +52,10 @@ DOUBT_MARGIN = 0.6
 FAQ_DOUBT_MARGIN = 0.6
 
 
+def _long(folded: str) -> bool:
+    return len(folded.replace(" ", "")) >= RESCUE_LENGTH
+
+
 @lru_cache(maxsize=4)
 def _fit(texts: tuple[str, ...], labels: tuple[str, ...]) -> tuple[TfidfVectorizer, LinearSVC]:
     """The fitted vectorizer and model for a training set. A rebuild after a staff edit
@@ -66,8 +70,7 @@ class _LinearText:
     from the fitted arrays: for one short message sklearn's per-call overhead (about 1 ms) is
     most of the cost of transform() + decision_function()."""
 
-    def __init__(self, texts: list[str], labels: list[str], fold: Callable[[str], str]):
-        self._fold = fold
+    def __init__(self, texts: list[str], labels: list[str]):
         self._vectorizer, self._model = vectorizer, model = _fit(tuple(texts), tuple(labels))
         self._classes = [str(c) for c in model.classes_]
         self._analyze = vectorizer.build_analyzer()
@@ -102,7 +105,7 @@ class _LinearText:
 class ServiceClassifier(_LinearText):
     def __init__(self, intents: Iterable[Intent], out_of_scope: Iterable[str], fold):
         """intents: the built-in services (FAQ entries are FaqScope's); fold: the matcher's
-        text folding, applied to examples and messages alike."""
+        text folding, applied to the examples (messages come folded)."""
         texts: list[str] = []
         labels: list[str] = []
         for intent in intents:
@@ -110,24 +113,28 @@ class ServiceClassifier(_LinearText):
             labels.extend(intent.id for _ in intent.examples)
         texts.extend(fold(e) for e in out_of_scope)
         labels.extend(NONE for _ in range(len(texts) - len(labels)))
-        super().__init__(texts, labels, fold)
+        super().__init__(texts, labels)
 
-    def doubts(self, folded: str, intent_id: str) -> bool:
-        """Out of scope leads the service by more than DOUBT_MARGIN (never with one service:
-        a single decision value has no margin to read)."""
-        if len(self._classes) < 3 or intent_id not in self._classes or not folded:
-            return False
-        scores = self.scores(folded)
-        return scores[NONE] - scores[intent_id] > DOUBT_MARGIN
-
-    def best(self, text: str) -> tuple[str, float] | None:
-        """The service the model picks for the message and its decision value; None when it
-        picks out of scope or nothing can be said."""
-        folded = self._fold(text)
+    def best(self, folded: str) -> tuple[str, float] | None:
+        """The service the model picks for a folded message and its decision value; None
+        when it picks out of scope or nothing can be said."""
         if not folded:
             return None
         intent_id, value = max(self.scores(folded).items(), key=lambda kv: kv[1])
         return None if intent_id == NONE else (intent_id, value)
+
+    def rescue(self, folded: str) -> str | None:
+        """The service to answer a long message the matcher would fall back on, if any."""
+        picked = self.best(folded) if _long(folded) else None
+        return picked[0] if picked is not None and picked[1] >= RESCUE_MIN else None
+
+    def doubts(self, folded: str, intent_id: str) -> bool:
+        """On a long message, out of scope leads the service by more than DOUBT_MARGIN (never
+        with one service: a single decision value has no margin to read)."""
+        if len(self._classes) < 3 or intent_id not in self._classes or not _long(folded):
+            return False
+        scores = self.scores(folded)
+        return scores[NONE] - scores[intent_id] > DOUBT_MARGIN
 
 
 class FaqScope(_LinearText):
@@ -137,7 +144,7 @@ class FaqScope(_LinearText):
         labels = [FAQ] * len(texts)
         texts.extend(fold(e) for e in out_of_scope)
         labels.extend(NONE for _ in range(len(texts) - len(labels)))
-        super().__init__(texts, labels, fold)
+        super().__init__(texts, labels)
 
     def doubts(self, folded: str) -> bool:
         """Out of scope leads by more than FAQ_DOUBT_MARGIN."""

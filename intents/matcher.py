@@ -33,7 +33,7 @@ from data import names_other_city
 
 from . import wordvectors
 from .catalog import Intent, load_out_of_scope
-from .classifier import RESCUE_LENGTH, RESCUE_MIN, FaqScope, ServiceClassifier
+from .classifier import FaqScope, ServiceClassifier
 from .faq_index import QUESTION_TYPE_MISMATCH, TOPIC_FLOOR, FaqIndex
 from .normalize import ALL_STEPS, Steps, fold, normalize_pair
 from .slots import extract_slots
@@ -335,12 +335,9 @@ class Matcher:
     def _rescue(self, folded: str, slots: dict[str, str]) -> str | None:
         """The service the classifier is sure of for a message about to fall back (not a
         Kaohsiung-only one for a message naming another city and none of our districts)."""
-        if self._classifier is None or len(folded.replace(" ", "")) < RESCUE_LENGTH:
+        intent_id = self._classifier.rescue(folded) if self._classifier is not None else None
+        if intent_id is None:
             return None
-        picked = self._classifier.best(folded)
-        if picked is None or picked[1] < RESCUE_MIN:
-            return None
-        intent_id = picked[0]
         if self.intents[intent_id].kaohsiung_only and names_other_city(folded) and not slots.get("district"):
             return None
         return intent_id
@@ -357,9 +354,7 @@ class Matcher:
                 and self._faq_scope.doubts(folded)
                 and not self._asks_faq_verbatim(key, intent_id)
             )
-        if self._classifier is None or len(folded.replace(" ", "")) < RESCUE_LENGTH:
-            return False
-        if any(slot in slots for slot, _ in intent.slot_cues):
+        if self._classifier is None or any(slot in slots for slot, _ in intent.slot_cues):
             return False
         return self._classifier.doubts(folded, intent_id)
 

@@ -75,9 +75,9 @@ def test_one_service_against_out_of_scope():
     # With a single service LinearSVC gives one decision value; the class still comes out right.
     service = Intent("human_agent", "builtin", "轉真人", ("我要找真人", "轉接客服人員", "請專人跟我聯絡"))
     model = ServiceClassifier([service], ["今天天氣如何", "推薦餐廳", "講個笑話"], fold)
-    assert model.best("可以找真人嗎")[0] == "human_agent"
-    assert model.best("推薦好吃的餐廳") is None
-    assert model.best("") is None
+    assert model.best(fold("可以找真人嗎"))[0] == "human_agent"
+    assert model.best(fold("推薦好吃的餐廳")) is None
+    assert model.best(fold("")) is None
 
 
 def test_decision_values_are_sklearns():
