@@ -1,8 +1,9 @@
-"""One matcher per process, rebuilt when the catalog version in the database moves."""
+"""One matcher per process, rebuilt in the background when the catalog version in the database moves."""
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 import time
 
@@ -16,6 +17,8 @@ from .matcher import Matcher
 # How often a worker looks at the catalog version (seconds). Staff edits reach
 # every worker within this time, without a restart.
 CHECK_INTERVAL = 1.0
+# After a failed background rebuild, how long before the next attempt (seconds).
+REBUILD_RETRY_AFTER = 30.0
 
 
 def catalog_version(session) -> int:
@@ -50,6 +53,14 @@ def with_staff_examples(session, builtin: list[Intent]) -> list[Intent]:
 
 
 class MatcherProvider:
+    """Hands out the current matcher and keeps it in step with the catalog.
+
+    The first build happens in the caller (there is nothing to answer with before it). Later
+    rebuilds, after a staff edit moves the catalog version, run in a background thread while
+    residents keep getting answers from the previous matcher: a rebuild takes 1-3 s with the
+    city FAQ, and no resident should wait for it.
+    """
+
     def __init__(self, sessionmaker, check_interval: float = CHECK_INTERVAL):
         self._sessionmaker = sessionmaker
         self._check_interval = check_interval
@@ -57,6 +68,8 @@ class MatcherProvider:
         self._matcher: Matcher | None = None
         self._version: int | None = None
         self._checked_at = 0.0
+        self._rebuild: threading.Thread | None = None
+        self._failed_at: float | None = None
         self._builtin = load_builtin_intents()
 
     def get(self, session=None) -> Matcher:
@@ -70,15 +83,60 @@ class MatcherProvider:
                 return self._matcher
             if session is None:
                 with self._sessionmaker() as own, own.begin():
-                    self._refresh(own)
+                    self._check(own)
             else:
-                self._refresh(session)
+                self._check(session)
             self._checked_at = time.monotonic()
             assert self._matcher is not None
             return self._matcher
 
-    def _refresh(self, session) -> None:
+    def refresh(self, timeout: float = 60.0) -> Matcher:
+        """Look at the catalog version now and wait for any rebuild it starts: for staff tools
+        that want to see their own edit, and for tests."""
+        with self._lock:
+            self._checked_at = float("-inf")
+        self.get()
+        self.wait(timeout)
+        return self.get()
+
+    def wait(self, timeout: float = 60.0) -> bool:
+        """Wait for a background rebuild in progress; False if it is still running."""
+        rebuild = self._rebuild
+        if rebuild is not None:
+            rebuild.join(timeout)
+            return not rebuild.is_alive()
+        return True
+
+    def _check(self, session) -> None:
         version = catalog_version(session)
-        if self._matcher is None or version != self._version:
-            self._matcher = Matcher([*with_staff_examples(session, self._builtin), *faq_intents(session)])
+        if self._matcher is None:
+            self._matcher = Matcher(self._intents(session))
             self._version = version
+        elif version != self._version and self._rebuild is None and not self._backing_off():
+            self._rebuild = threading.Thread(target=self._rebuild_now, name="matcher-rebuild", daemon=True)
+            self._rebuild.start()
+
+    def _backing_off(self) -> bool:
+        # A rebuild that failed (the database went away, say) is retried, but not every second:
+        # each attempt costs a core for a few seconds.
+        return self._failed_at is not None and time.monotonic() - self._failed_at < REBUILD_RETRY_AFTER
+
+    def _rebuild_now(self) -> None:
+        try:
+            with self._sessionmaker() as session, session.begin():
+                version = catalog_version(session)
+                intents = self._intents(session)
+            matcher = Matcher(intents)  # outside the transaction: no connection held while building
+        except Exception:
+            logging.getLogger(__name__).exception("matcher rebuild failed; answering with the previous one")
+            with self._lock:
+                self._failed_at = time.monotonic()
+                self._rebuild = None
+            return
+        with self._lock:
+            self._matcher, self._version = matcher, version
+            self._failed_at = None
+            self._rebuild = None
+
+    def _intents(self, session) -> list[Intent]:
+        return [*with_staff_examples(session, self._builtin), *faq_intents(session)]

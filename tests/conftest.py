@@ -24,6 +24,26 @@ ACCESS_TOKEN = "test-access-token"
 STAFF_TOKEN = "test-staff-token"
 
 
+class FakeClock:
+    """Stands in for a module's monotonic clock, so a test advances time instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def provider_clock(monkeypatch) -> FakeClock:
+    """The matcher provider's clock (check interval, retry after a failed rebuild)."""
+    import intents.provider
+
+    clock = FakeClock()
+    monkeypatch.setattr(intents.provider, "time", clock)
+    return clock
+
+
 def shared_path(*parts: str) -> Path:
     """A file under ../shared (reference data and fixtures, used by path)."""
     path = SHARED.joinpath(*parts)

@@ -61,9 +61,7 @@ def test_fallbacks_are_grouped_and_resolved_into_examples(nothing_matches, engin
     assert [g["count"] for g in left] == [2]
     # The taught wordings reach the real matcher without a restart.
     monkeypatch.undo()
-    engine.matchers._checked_at = 0.0
-    with db.session() as s:
-        assert engine.matchers.get(s).match("市民卡掉了怎麼辦").intent == "human_agent"
+    assert engine.matchers.refresh().match("市民卡掉了怎麼辦").intent == "human_agent"
 
 
 def test_suggestions_then_none_of_these_then_rephrase(nothing_matches, engine, db):
@@ -102,6 +100,6 @@ def test_a_group_becomes_a_new_faq_entry_the_bot_then_answers(
     assert cli([*args, "--by", "staff"]) == 2  # an answer is required
     assert cli([*args, "--faq-answer", answer, "--faq-id", "faq.citizen_card_lost", "--by", "staff"]) == 0
     monkeypatch.undo()  # the real matcher from here on
-    engine.matchers._checked_at = 0.0  # next message re-reads the catalog version
+    engine.matchers.refresh()  # what the next message in every worker sees, once rebuilt
     out = "\n".join(r.text for r in say(engine, "市民卡掉了怎麼辦", user="console:w1") if isinstance(r, Text))
     assert answer in out

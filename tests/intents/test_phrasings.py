@@ -103,6 +103,6 @@ def test_imported_entries_carry_their_phrasings_until_staff_reword_them(database
         assert main(["faq", "show", SOFA[0]]) == 0
         out = capsys.readouterr().out
         assert "not used, written for an earlier wording" in out and SOFA[1] not in out
-        assert provider.get().intents[SOFA[0]].phrasings == ()
+        assert provider.refresh().intents[SOFA[0]].phrasings == ()
     finally:
         db.dispose()
