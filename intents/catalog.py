@@ -32,6 +32,9 @@ class Intent:
     # kept apart from `examples` (the question and what staff taught) so the evaluation can
     # weigh them and switch them off.
     phrasings: tuple[str, ...] = ()
+    # Built-in only: (example, slot value) for examples whose dispatch category no keyword
+    # names (數倒了 擋到路); they are in `examples` too, and teach the category model.
+    categorised: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,12 +70,18 @@ def load_builtin_intents() -> list[Intent]:
             if intent_id in seen:
                 raise ValueError(f"intent {intent_id!r} defined twice ({entry.name})")
             seen.add(intent_id)
+            categorised = tuple(
+                (str(example), str(category))
+                for category, examples in (item.get("categorised") or {}).items()
+                for example in examples
+            )
             intents.append(
                 Intent(
                     id=intent_id,
                     kind="builtin",
                     title=item.get("title", intent_id),
-                    examples=tuple(item.get("examples", [])),
+                    examples=(*item.get("examples", []), *(e for e, _ in categorised)),
+                    categorised=categorised,
                     cues=tuple(_cue(c) for c in item.get("cues", [])),
                     slot_cues=tuple((str(k), float(v)) for k, v in (item.get("slot_cues") or {}).items()),
                     kaohsiung_only=bool(item.get("kaohsiung_only", False)),

@@ -313,6 +313,7 @@ def ablation_variants() -> list[tuple[str, Options]]:
         ("- shipped FAQ phrasings", replace(d, phrasings=False)),
         ("- service classifier", replace(d, classifier=False)),
         ("- FAQ scope classifier", replace(d, faq_scope=False)),
+        ("- category classifier", replace(d, categories=False)),
         ("- answer weighting", replace(d, answer_weight=0.0)),
         ("- BM25 (FAQ as examples)", replace(d, faq_bm25=False)),
         ("- n-gram index narrowing", replace(d, index=False)),

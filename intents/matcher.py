@@ -33,10 +33,10 @@ from data import names_other_city
 
 from . import wordvectors
 from .catalog import Intent, load_out_of_scope
-from .classifier import FaqScope, ServiceClassifier
+from .classifier import CategoryClassifier, FaqScope, ServiceClassifier
 from .faq_index import QUESTION_TYPE_MISMATCH, TOPIC_FLOOR, FaqIndex
 from .normalize import ALL_STEPS, Steps, fold, normalize_pair
-from .slots import extract_slots
+from .slots import extract_category, extract_slots, without_districts
 
 Decision = Literal["answer", "clarify", "fallback"]
 
@@ -68,6 +68,7 @@ ANSWER_WEIGHT = 0.1
 FAQ_CANDIDATES = 5
 
 NONE = "none"  # the out-of-scope pseudo-intent; never leaves the matcher
+DISPATCH = "dispatch_report"  # the one intent with a category slot
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class Options:
     phrasings: bool = True  # residents' phrasings shipped for the city FAQ (data/city_faq_phrasings.yaml)
     classifier: bool = True  # a linear model's second opinion on the services (classifier.py)
     faq_scope: bool = True  # a linear model's doubt about an FAQ answer to chit-chat (classifier.py)
+    categories: bool = True  # a linear model names the dispatch category no keyword did (classifier.py)
 
 
 DEFAULT_OPTIONS = Options()
@@ -200,6 +202,14 @@ class Matcher:
         services = [i for i in self.intents.values() if i.kind == "builtin" and i.examples]
         if options.classifier and options.out_of_scope and services:
             self._classifier = ServiceClassifier(services, oos, fold)
+        self._categories: CategoryClassifier | None = None
+        dispatch = self.intents.get(DISPATCH)
+        if options.categories and dispatch is not None and dispatch.examples:
+            self._categories = CategoryClassifier(
+                dispatch,
+                lambda t: without_districts(fold(t)),
+                lambda t: extract_category(without_districts(self._normalize(t))),
+            )
         self._faq_scope: FaqScope | None = None
         if options.faq_scope and options.out_of_scope and faq_entries:
             self._faq_scope = FaqScope((t for i, t, _ in faq_entries if i != NONE), oos, fold)
@@ -336,6 +346,17 @@ class Matcher:
         """The service the classifier is sure of for a message about to fall back (not a
         Kaohsiung-only one for a message naming another city and none of our districts)."""
         intent_id = self._classifier.rescue(folded) if self._classifier is not None else None
+        return self._ours(intent_id, folded, slots)
+
+    def _claimed(self, key: str, folded: str, faq_id: str, slots: dict[str, str]) -> str | None:
+        """The service the classifier picks over the FAQ entry the matcher chose, unless the
+        message is the entry's own question."""
+        if self._classifier is None or self._asks_faq_verbatim(key, faq_id):
+            return None
+        return self._ours(self._classifier.claims(folded), folded, slots)
+
+    def _ours(self, intent_id: str | None, folded: str, slots: dict[str, str]) -> str | None:
+        """intent_id, unless it is Kaohsiung-only and the message is about another city."""
         if intent_id is None:
             return None
         if self.intents[intent_id].kaohsiung_only and names_other_city(folded) and not slots.get("district"):
@@ -357,6 +378,13 @@ class Matcher:
         if self._classifier is None or any(slot in slots for slot, _ in intent.slot_cues):
             return False
         return self._classifier.doubts(folded, intent_id)
+
+    def _with_category(self, intent_id: str, folded: str, slots: dict[str, str]) -> dict[str, str]:
+        """A report whose words name no category gets the one the category model is sure of."""
+        if intent_id != DISPATCH or "category" in slots or self._categories is None:
+            return slots
+        category = self._categories.category(without_districts(folded))
+        return {**slots, "category": category} if category else slots
 
     def match(self, text: str) -> Verdict:
         key = self._normalize(text)
@@ -433,6 +461,7 @@ class Matcher:
             rescued = self._rescue(folded, slots) if elsewhere is None else None
             if rescued is not None:
                 others = tuple((i, s) for i, s in near if i != rescued)
+                slots = self._with_category(rescued, folded, slots)
                 return Verdict(text, key, rescued, self.threshold, "answer", slots, others)
             return Verdict(text, key, "fallback", top, "fallback", slots, near, elsewhere)
         intent, score = real[0]
@@ -440,8 +469,12 @@ class Matcher:
             # Offered, not answered: a resident who did mean it taps it (stage one of the fallback).
             near = ((intent, score), *((i, s) for i, s in real[1:3] if s >= SUGGEST))
             return Verdict(text, key, "fallback", score, "fallback", slots, near)
+        if self.intents[intent].kind == "faq" and (claimed := self._claimed(key, folded, intent, slots)):
+            slots = self._with_category(claimed, folded, slots)
+            return Verdict(text, key, claimed, score, "answer", slots, ((intent, score), *real[1:3]))
         alternatives = tuple(real[1:4])
         decision: Decision = "answer"
         if alternatives and not promoted and score - alternatives[0][1] < self.margin:
             decision = "clarify"
+        slots = self._with_category(intent, folded, slots)
         return Verdict(text, key, intent, score, decision, slots, alternatives)

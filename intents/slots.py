@@ -82,6 +82,7 @@ CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
         "凹下",
         "坑",
         "洞",
+        "pothole",
     ),
     "streetlight": (
         "路燈",
@@ -96,8 +97,11 @@ CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
         "街的燈",
         "那支燈",
         "的燈壞",
+        "streetlight",
+        "street light",
+        "street lamp",
     ),
-    "traffic_signal": ("紅綠燈", "號誌", "紅燈", "綠燈", "黃燈", "行人燈", "小綠人", "signal"),
+    "traffic_signal": ("紅綠燈", "號誌", "紅燈", "綠燈", "黃燈", "行人燈", "小綠人", "signal", "traffic light"),
     "fallen_tree": (
         "路樹",
         "倒樹",
@@ -115,7 +119,7 @@ CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
 # Said of a road without naming a lamp, signal or tree, these still mean the surface.
 WEAK_POTHOLE_WORDS = ("凹", "陷", "鋪平", "補平", "補好", "不平", "路面", "道路", "馬路")
 # A lamp (燈) said to be dark anywhere in the message, with no other thing named.
-WEAK_STREETLIGHT_WORDS = ("沒亮", "不亮", "好暗", "很暗", "太暗")
+WEAK_STREETLIGHT_WORDS = ("沒亮", "不亮", "暗")
 # Order matters where words overlap: 紅綠燈 must win over 路燈-ish "燈" words.
 CATEGORY_ORDER = ("traffic_signal", "pothole", "fallen_tree", "streetlight")
 
@@ -220,7 +224,7 @@ def extract_case_number(folded: str) -> str | None:
     return None
 
 
-def _without_districts(text: str) -> str:
+def without_districts(text: str) -> str:
     for d in data.districts():
         if d.name in text:
             text = text.replace(d.name, " ")
@@ -233,7 +237,7 @@ def extract_slots(folded: str, key: str | None = None) -> dict[str, str]:
     if district := extract_district(folded):
         slots["district"] = district
     # District names hold category words (大樹區, 鳥松區): not a fallen tree.
-    if category := extract_category(_without_districts(key if key is not None else folded)):
+    if category := extract_category(without_districts(key if key is not None else folded)):
         slots["category"] = category
     if case_number := extract_case_number(folded):
         slots["case_number"] = case_number

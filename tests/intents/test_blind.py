@@ -56,6 +56,19 @@ examples nor its vocabulary, after the matcher was built.
   (an FAQ answer offered, not given, when a model of FAQ questions against out-of-scope
   examples is sure): blind's out of scope 94.3% → 97.1%, blind2's whole 95.2% → 96.8%,
   blind2's odd half FAQ first 86% → 85% (one row); blind3 and blind4 did not move.
+- tests/data/blind5_*.tsv (session 5, FAQ entries drawn with seed 5151; the intent writer was
+  asked for situations described, near misses for two thirds of the out-of-scope rows, 10%
+  simplified and 10% English), written by helpers who saw neither the matcher nor its data.
+  Measured first, with the session-4 matcher: services 87.0%, out of scope 96.8%, category
+  84.0%, FAQ first 84.5%, top-3 99.0%: much harder on services than blind4. Its even intent
+  rows were then read (long requests and English falling back, a category no keyword names,
+  a status request going to dispatch); its odd rows and all FAQ rows never were. Then 300
+  service and 591 out-of-scope examples from helpers who saw none of it, the category model
+  and the service model's claim over an FAQ entry, chosen on the read sets and on
+  cross-validation over those examples: services 89.9% (odd half 87.3%), out of scope 96.8%,
+  category 90.0%, FAQ 84.0% / 99.0%. blind4 lost one out-of-scope row (90.3% → 88.7%) and one
+  FAQ row (89.0% → 88.5%); blind3's odd half gained a service row (95.7% → 97.1%) and lost two
+  FAQ rows (86% → 84%). Two shipped phrasings that equal blind5 rows were removed.
 
 The thresholds sit just under today's figures so a drop fails CI; raising them is only
 honest with new blind data, never by tuning on these rows.
@@ -96,7 +109,7 @@ def measured(city):
     """name → (rows, figures on the whole set, figures on its never-read half)."""
     matcher, same = city
     out = {}
-    for name in ("blind", "blind2", "blind3", "blind4"):
+    for name in ("blind", "blind2", "blind3", "blind4", "blind5"):
         rows = rows_of(name)
         out[name] = (rows, evaluate(matcher, rows, 30, same), evaluate(matcher, halves(name), 30, same))
     return out
@@ -108,6 +121,7 @@ def test_blind_sets_are_what_they_claim(measured):
         ("blind2", 62, 200),
         ("blind3", 62, 200),
         ("blind4", 62, 200),
+        ("blind5", 62, 200),
     ):
         rows = measured[name][0]
         intents = [r for r in rows if not r.intent.startswith("faq.")]
@@ -132,6 +146,7 @@ FLOORS = {
     "blind2": ((0.97, 0.94, 0.97, 0.97, 0.85, 0.95), (0.96, 0.93, 0.97, 0.97, 0.84, 0.94)),
     "blind3": ((0.96, 0.88, 0.97, 0.94, 0.81, 0.96), (0.94, 0.88, 0.97, 0.89, 0.84, 0.95)),
     "blind4": ((0.97, 0.88, 0.97, 0.97, 0.87, 0.96), (0.96, 0.83, 0.97, 0.97, 0.85, 0.96)),
+    "blind5": ((0.88, 0.95, 0.88, 0.95, 0.82, 0.97), (0.86, 0.95, 0.84, 0.95, 0.86, 0.98)),
 }
 
 

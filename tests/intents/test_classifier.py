@@ -121,3 +121,37 @@ def test_a_doubted_faq_answer_is_offered_unless_its_question_was_asked(city_matc
     assert verdict.intent == "fallback" and verdict.alternatives[0][0] == "faq.397020000A.20"
     question = city_matcher.intents["faq.397020000A.20"].examples[0]
     assert city_matcher.match(question).intent == "faq.397020000A.20"  # copied or tapped
+
+
+def test_a_status_request_naming_its_topic_is_not_answered_with_the_topics_faq_entry(city_matcher, monkeypatch):
+    text = "上個月檢舉巷口工廠一直排黑煙 環保局到底處理到哪了"
+    verdict = city_matcher.match(text)
+    assert verdict.intent == "petition_status"
+    assert verdict.alternatives[0][0].startswith("faq.")  # the entry is still a tap away
+    for question in ("身分證掉了要怎麼補辦", "老闆不給加班費怎麼辦"):
+        assert city_matcher.match(question).intent.startswith("faq.")
+    monkeypatch.setattr(city_matcher._classifier, "claims", lambda folded: None)
+    assert city_matcher.match(text).intent.startswith("faq.")
+
+
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        # No keyword of slots.py names these; the words around them do.
+        ("路邊那顆數倒下來 壓到好幾台機車", "fallen_tree"),
+        ("建國路口的行人倒數秒數壞了 一直停在15不動", "traffic_signal"),
+        ("公園旁邊那條路晚上全暗 燈好像都壞了", "streetlight"),
+    ],
+)
+def test_a_report_naming_no_category_gets_the_models(matchers, text, category):
+    with_model, _ = matchers
+    without = Matcher(load_builtin_intents(), options=replace(DEFAULT_OPTIONS, categories=False))
+    verdict = with_model.match(text)
+    assert (verdict.intent, verdict.slots.get("category")) == ("dispatch_report", category)
+    assert "category" not in without.match(text).slots or category == "streetlight"
+
+
+@pytest.mark.parametrize("text", ["我要報修", "我要通報", "路上有東西壞了 要找誰修"])
+def test_a_bare_report_is_given_no_category(matchers, text):
+    verdict = matchers[0].match(text)
+    assert verdict.intent == "dispatch_report" and "category" not in verdict.slots

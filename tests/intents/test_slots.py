@@ -100,6 +100,10 @@ def test_aliases_and_landmarks(text, district):
         ("pothole on the street", "pothole"),
         ("tree down on the road", "fallen_tree"),
         ("道路施工完路面沒鋪平", "pothole"),
+        # A road named with a lamp gone dark is about the lamp, not the road surface.
+        ("那段產業道路的燈全暗了", "streetlight"),
+        ("street lights are all out on my lane", "streetlight"),
+        ("the traffic lights at the corner are stuck on red", "traffic_signal"),
     ],
 )
 def test_category(text, category):
