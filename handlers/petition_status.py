@@ -57,6 +57,16 @@ class PetitionStatusHandler(Handler):
             return [Text(f"請輸入案件 {ctx.data.get('number')} 的驗證碼（{cases.CODE_LENGTH} 碼）。")]
         return [_ask_number()]
 
+    def elsewhere(self, ctx: Context) -> list[Reply]:
+        # 新北市的陳情案件進度要怎麼查: another city's case is that city's to look up.
+        return [
+            Text(
+                "這裡只能查詢高雄市政府受理的陳情與通報案件。其他縣市的案件，請向該縣市政府查詢"
+                "（各地 1999 專線或首長信箱）。\n"
+                "若要查高雄市的案件，請輸入案號與驗證碼（例如「D2026-000123 K7P2QX」）。"
+            )
+        ]
+
     @staticmethod
     def _number(msg: Message) -> str | None:
         return extract_case_number(fold(msg.text or "")) if msg.kind == "text" and msg.text else None

@@ -88,3 +88,12 @@ def test_no_cases_and_foreign_numbers(talk):
     t = talk("console:new")
     assert "目前沒有您通報的案件" in t("查詢案件")
     assert "soweb.kcg.gov.tw" in t("1120012345")
+
+
+def test_another_citys_case_is_that_citys_to_look_up(talk, db):
+    t = talk("console:elsewhere")
+    out = t("新竹市的陳情案件進度要怎麼查")
+    assert "只能查詢高雄市政府受理" in out and "1999" in out
+    # The resident can still look up one of ours right after.
+    number, _ = make_case(db, user="console:elsewhere")
+    assert f"案號：{number}" in t(f"{number} 進度如何")

@@ -180,9 +180,11 @@ def test_chit_chat_and_near_misses_fall_back_with_the_city_faq(matcher, text):
         # Another city's service: the fallback names the service, whose handler says whose it is.
         ("台北市的路燈壞了", "dispatch_report", "fallback"),
         ("請問台中市政府的免費法律諮詢在哪裡", "legal_consultation", "fallback"),
+        ("我在台南市政府網站陳情的案子 進度怎麼查", "petition_status", "fallback"),
         # A Kaohsiung district named as well keeps the request ours.
         ("台北來玩 左營這邊路燈壞了", None, "dispatch_report"),
         ("我在鳳山 但戶籍在屏東 可以預約法律諮詢嗎", None, "legal_consultation"),
+        ("我住台南 上次通報高雄市前鎮區的坑洞 修好了沒", None, "petition_status"),
     ],
 )
 def test_another_city_is_not_ours_unless_a_district_of_ours_is_named(matcher, text, elsewhere, intent):
