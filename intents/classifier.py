@@ -13,7 +13,7 @@ the other way. Three models, each trained on what the matcher learns from:
   decision value of at least RESCUE_MIN is answered; when the matcher answers a service the
   model puts more than DOUBT_MARGIN behind out of scope, the service is only offered as a
   "did you mean" button; when the matcher answers an FAQ entry, a service the model picks
-  with at least CLAIM_MIN is answered instead (the entry stays among the alternatives).
+  with at least CLAIM_MIN is offered first, with the entry beside it (the resident picks).
 - CategoryClassifier (the dispatch examples by category): names the category of a report
   whose words hold no category keyword.
 - FaqScope (every FAQ question and phrasing against out of scope): when the matcher answers an
@@ -28,6 +28,10 @@ with FAQ first 86.4% → 86.1% on the read sets. Session 5 did the same over its
 591 out-of-scope examples: with three quarters of them added, services 86.7%, out of scope
 95.8%; the FAQ claim at CLAIM_MIN 0.3 took services to 88.7% (0.6: 87.3%) with the read sets
 unchanged (at 0.0 they lost 1.5 points of FAQ first), and RESCUE_MIN 0.2 → 0.1 to 89.7%.
+Tried on the same folds and not kept: C = 2 (services 90.3%, out of scope 96.0%, but three
+out-of-scope rows lost across the blind sets), balanced class weights (91.3% / 95.3%), 1-4-grams
+(89.7% / 95.5%), C = 0.5 (87.7% / 95.7%), and the model reading the normalized key beside the
+folded text (89.0% / 95.8%).
 """
 
 from __future__ import annotations
@@ -58,8 +62,9 @@ DOUBT_MARGIN = 0.6
 # An FAQ answer is offered instead when the FAQ-or-not model is this sure it is out of scope
 # (two classes: the scores are ±the SVM's decision value, so 0.6 is a decision value of 0.3).
 FAQ_DOUBT_MARGIN = 0.6
-# A long message the matcher answers with an FAQ entry goes to the service the model picks with
-# at least this decision value: a status request that names what was reported
+# A long message the matcher answers with an FAQ entry is asked about instead (the service the
+# model picks with at least this decision value first, the entry second): a status request that
+# names what was reported
 # (檢舉鄰居的狗半夜狂吠 處理到哪了) shares its words with an FAQ entry on the topic.
 CLAIM_MIN = 0.3
 # The least decision value at which the category model names a dispatch category that no

@@ -470,8 +470,10 @@ class Matcher:
             near = ((intent, score), *((i, s) for i, s in real[1:3] if s >= SUGGEST))
             return Verdict(text, key, "fallback", score, "fallback", slots, near)
         if self.intents[intent].kind == "faq" and (claimed := self._claimed(key, folded, intent, slots)):
+            # Two signals disagree: ask, with the service first and the entry a tap away
+            # (資遣通報要怎麼取消 is the FAQ's, though it reads like a report's status).
             slots = self._with_category(claimed, folded, slots)
-            return Verdict(text, key, claimed, score, "answer", slots, ((intent, score), *real[1:3]))
+            return Verdict(text, key, claimed, score, "clarify", slots, ((intent, score), *real[1:3]))
         alternatives = tuple(real[1:4])
         decision: Decision = "answer"
         if alternatives and not promoted and score - alternatives[0][1] < self.margin:
