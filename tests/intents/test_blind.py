@@ -68,7 +68,11 @@ examples nor its vocabulary, after the matcher was built.
   cross-validation over those examples: services 89.9% (odd half 87.3%), out of scope 96.8%,
   category 90.0%, FAQ 84.0% / 99.0%. blind4 lost one out-of-scope row (90.3% → 88.7%) and one
   FAQ row (89.0% → 88.5%); blind3's odd half gained a service row (95.7% → 97.1%) and lost two
-  FAQ rows (86% → 84%). Two shipped phrasings that equal blind5 rows were removed.
+  FAQ rows (86% → 84%). Two shipped phrasings that equal blind5 rows were removed. Then, chosen
+  the same way, the rescue at decision value 0.1 instead of 0.2 (blind5 services 90.6%, out of
+  scope 95.2%: one row each way), and a status request about another city's case answered as
+  such (petition_status is Kaohsiung-only now; blind4's read half showed 新北市的陳情案件進度): blind4
+  out of scope 88.7% → 90.3%, blind3's odd half 90.3% → 93.5%.
 
 The thresholds sit just under today's figures so a drop fails CI; raising them is only
 honest with new blind data, never by tuning on these rows.
@@ -144,9 +148,9 @@ FIGURES = (
 FLOORS = {
     "blind": ((0.98, 0.95, 0.97, 0.97, 0.86, 0.97), None),
     "blind2": ((0.97, 0.94, 0.97, 0.97, 0.85, 0.95), (0.96, 0.93, 0.97, 0.97, 0.84, 0.94)),
-    "blind3": ((0.96, 0.88, 0.97, 0.94, 0.81, 0.96), (0.94, 0.88, 0.97, 0.89, 0.84, 0.95)),
+    "blind3": ((0.96, 0.88, 0.97, 0.94, 0.81, 0.96), (0.95, 0.92, 0.97, 0.89, 0.83, 0.95)),
     "blind4": ((0.97, 0.88, 0.97, 0.97, 0.87, 0.96), (0.96, 0.83, 0.97, 0.97, 0.85, 0.96)),
-    "blind5": ((0.88, 0.95, 0.88, 0.95, 0.82, 0.97), (0.86, 0.95, 0.84, 0.95, 0.86, 0.98)),
+    "blind5": ((0.89, 0.93, 0.88, 0.95, 0.82, 0.97), (0.86, 0.95, 0.84, 0.95, 0.86, 0.98)),
 }
 
 
