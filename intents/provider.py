@@ -93,10 +93,12 @@ class MatcherProvider:
     def refresh(self, timeout: float = 60.0) -> Matcher:
         """Look at the catalog version now and wait for any rebuild it starts: for staff tools
         that want to see their own edit, and for tests."""
-        with self._lock:
-            self._checked_at = float("-inf")
-        self.get()
-        self.wait(timeout)
+        for _ in range(2):  # a rebuild already running may have read an older version: look twice
+            with self._lock:
+                self._checked_at = float("-inf")
+            self.get()
+            if not self.wait(timeout):
+                break
         return self.get()
 
     def wait(self, timeout: float = 60.0) -> bool:
