@@ -101,7 +101,17 @@ CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
         "street light",
         "street lamp",
     ),
-    "traffic_signal": ("紅綠燈", "號誌", "紅燈", "綠燈", "黃燈", "行人燈", "小綠人", "signal", "traffic light"),
+    "traffic_signal": (
+        "紅綠燈",
+        "號誌",
+        "紅燈",
+        "綠燈",
+        "黃燈",
+        "行人燈",
+        "小綠人",
+        "signal",
+        "traffic light",
+    ),
     "fallen_tree": (
         "路樹",
         "倒樹",

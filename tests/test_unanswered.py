@@ -35,8 +35,16 @@ def tap(engine, choice, user="console:u1"):
     return engine.handle(Message(user, "console", "postback", text=choice.text, data=choice.data))
 
 
-def test_fallbacks_are_grouped_and_resolved_into_examples(nothing_matches, engine, db, monkeypatch, database_url, capsys):
-    asked = ["市民卡遺失怎麼補辦", "市民卡掉了怎麼辦", "停車費怎麼繳", "路邊停車費要怎麼繳", "市民卡遺失怎麼補辦"]
+def test_fallbacks_are_grouped_and_resolved_into_examples(
+    nothing_matches, engine, db, monkeypatch, database_url, capsys
+):
+    asked = [
+        "市民卡遺失怎麼補辦",
+        "市民卡掉了怎麼辦",
+        "停車費怎麼繳",
+        "路邊停車費要怎麼繳",
+        "市民卡遺失怎麼補辦",
+    ]
     for n, text in enumerate(asked):
         say(engine, text, user=f"console:u{n}")
     monkeypatch.setenv("DATABASE_URL", database_url)
@@ -47,7 +55,9 @@ def test_fallbacks_are_grouped_and_resolved_into_examples(nothing_matches, engin
     card = next(g for g in groups if g["count"] == 3)
     assert {t["text"] for t in card["texts"]} == {"市民卡遺失怎麼補辦", "市民卡掉了怎麼辦"}
 
-    assert cli(["unanswered", "resolve", str(card["group"]), "--intent", "no_such_intent", "--by", "staff"]) == 1
+    assert (
+        cli(["unanswered", "resolve", str(card["group"]), "--intent", "no_such_intent", "--by", "staff"]) == 1
+    )
     assert cli(["unanswered", "resolve", "999999", "--ignore", "--by", "staff"]) == 1
     assert cli(["unanswered", "resolve", str(card["group"]), "--intent", "human_agent", "--by", "staff"]) == 0
     with db.session() as s:

@@ -123,7 +123,9 @@ def test_a_doubted_faq_answer_is_offered_unless_its_question_was_asked(city_matc
     assert city_matcher.match(question).intent == "faq.397020000A.20"  # copied or tapped
 
 
-def test_a_status_request_naming_its_topic_is_not_answered_with_the_topics_faq_entry(city_matcher, monkeypatch):
+def test_a_status_request_naming_its_topic_is_not_answered_with_the_topics_faq_entry(
+    city_matcher, monkeypatch
+):
     text = "上個月檢舉巷口工廠一直排黑煙 環保局到底處理到哪了"
     verdict = city_matcher.match(text)
     # Asked, service first: the entry on factory smoke is a tap away.

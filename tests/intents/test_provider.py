@@ -5,27 +5,21 @@ from __future__ import annotations
 import logging
 import threading
 
-import pytest
-
 import intents.provider
 from bot import faq_store
-from bot.db import Database
 from intents.provider import REBUILD_RETRY_AFTER, MatcherProvider
 
 QUESTION = "市民卡遺失怎麼補辦"
 
 
-@pytest.fixture
-def db(database_url):
-    database = Database(database_url)
-    yield database
-    database.dispose()
-
-
 def add_entry(db) -> str:
     with db.sessionmaker() as session, session.begin():
         entry = faq_store.add_entry(
-            session, question=QUESTION, answer="攜帶身分證件到區公所辦理補發。", entry_id="faq.card_lost", by="erin"
+            session,
+            question=QUESTION,
+            answer="攜帶身分證件到區公所辦理補發。",
+            entry_id="faq.card_lost",
+            by="erin",
         )
         return entry.id
 

@@ -31,7 +31,14 @@ def test_case_number_inside_sentences(text, number):
 
 @pytest.mark.parametrize(
     "text",
-    ["電話0912345678請回電", "打07-3373686", "123456", "D2026-12", "包裹單號 123456789012", "訂單編號 12345678"],
+    [
+        "電話0912345678請回電",
+        "打07-3373686",
+        "123456",
+        "D2026-12",
+        "包裹單號 123456789012",
+        "訂單編號 12345678",
+    ],
 )
 def test_phone_numbers_and_fragments_are_not_case_numbers(text):
     assert "case_number" not in slots(text)
