@@ -351,9 +351,11 @@ class Matcher:
     def _claimed(self, key: str, folded: str, faq_id: str, slots: dict[str, str]) -> str | None:
         """The service the classifier picks over the FAQ entry the matcher chose, unless the
         message is the entry's own question."""
-        if self._classifier is None or self._asks_faq_verbatim(key, faq_id):
+        claimed = self._classifier.claims(folded) if self._classifier is not None else None
+        # The model first (0.03 ms): most FAQ answers end there, without the fuzzy comparison.
+        if claimed is None or self._asks_faq_verbatim(key, faq_id):
             return None
-        return self._ours(self._classifier.claims(folded), folded, slots)
+        return self._ours(claimed, folded, slots)
 
     def _ours(self, intent_id: str | None, folded: str, slots: dict[str, str]) -> str | None:
         """intent_id, unless it is Kaohsiung-only and the message is about another city."""
