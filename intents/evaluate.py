@@ -308,6 +308,7 @@ def ablation_variants() -> list[tuple[str, Options]]:
         ("- pinyin homophones", replace(d, steps=Steps(pinyin=False))),
         ("- colloquial vocabulary", replace(d, vocabulary=False)),
         ("- topic-word coverage", replace(d, topic_words=False)),
+        ("- topics per entry", replace(d, entry_topics=False)),
         ("- word vectors", replace(d, word_vectors=False)),
         ("- question types", replace(d, question_types=False)),
         ("- shipped FAQ phrasings", replace(d, phrasings=False)),

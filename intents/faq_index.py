@@ -63,8 +63,8 @@ ANSWER_VECTOR_CHARS = 200
 COMMON = 0.25
 # Topic words: the query's bigrams (and Latin words) weighted by IDF**TOPIC_POWER (the rarest words say
 # what is asked: 冰箱 in 冰箱壞了找誰修, 時薪 in 時薪的人休息日加班費怎麼算). A candidate's
-# score is scaled by TOPIC_FLOOR + (1 - TOPIC_FLOOR) * the share of that mass it holds:
-# an entry that matches the generic words but misses the topic word drops.
+# score is scaled by TOPIC_FLOOR + (1 - TOPIC_FLOOR) * the share of that mass its entry's
+# texts hold: an entry that matches the generic words but misses the topic word drops.
 TOPIC_POWER = 1.0  # plain IDF: squaring let one rare typo veto an entry
 TOPIC_FLOOR = 0.5
 
@@ -235,6 +235,7 @@ class FaqIndex:
         fuzz_share: float = FUZZ_SHARE,
         doc_share: float = DOC_SHARE,
         topic_floor: float = TOPIC_FLOOR,
+        entry_topics: bool = True,
         vectors: WordVectors | None = None,
         vector_share: float = VECTOR_SHARE,
         question_type_mismatch: float = QUESTION_TYPE_MISMATCH,
@@ -243,7 +244,9 @@ class FaqIndex:
         go in as more questions of the same id.
         vectors: word vectors for the semantic part of the score (None: characters only).
         question_type_mismatch: the factor for an entry asking for another kind of answer
-        (1.0: question types are ignored)."""
+        (1.0: question types are ignored).
+        entry_topics: topic words count when any text of the entry holds them (False: only
+        the text being scored)."""
         self.ids: list[str] = []
         self.questions: list[str] = []
         self._bigrams: list[frozenset[str]] = []  # each question's content bigrams
@@ -280,6 +283,21 @@ class FaqIndex:
                 )
             answers.append(answer_grams[answer])
         self.n = len(self.ids)
+        # An entry's texts (its question, phrasings, staff examples) each say part of what it
+        # is about: 至德堂 in one phrasing, 演出 in another. Topic words are looked for in all of
+        # them together, so a sibling entry whose one phrasing shares the generic words
+        # (明年下半年…幾月…申請) does not beat it. The out-of-scope examples pool theirs too,
+        # as one class (with them per text, 明天放假嗎 and 我想養貓 got FAQ answers).
+        self._topic_bigrams, self._topic_text = self._bigrams, self.questions
+        if entry_topics:
+            bigrams: dict[str, set[str]] = defaultdict(set)
+            texts: dict[str, list[str]] = defaultdict(list)
+            for intent_id, grams_, question in zip(self.ids, self._bigrams, self.questions, strict=True):
+                bigrams[intent_id] |= grams_
+                texts[intent_id].append(question)
+            whole = {i: (frozenset(bigrams[i]), " ".join(texts[i])) for i in bigrams}
+            self._topic_bigrams = [whole[i][0] for i in self.ids]
+            self._topic_text = [whole[i][1] for i in self.ids]
         self._postings = self._build(docs)
         self._answer_postings = self._build(answers) if answer_weight > 0 else _EMPTY
         self._unseen = math.log(1 + (self.n + 0.5) / 0.5) if self.n else 0.0
@@ -351,10 +369,11 @@ class FaqIndex:
         return terms
 
     def _topic_share(self, i: int, terms: list[tuple[float, frozenset[str], tuple[str, ...]]]) -> float:
-        """Share of the query's topic mass the entry's question holds."""
+        """Share of the query's topic mass that text i (with entry_topics: its entry's texts
+        together) holds."""
         if not terms:
             return 1.0
-        bigrams, question = self._bigrams[i], self.questions[i]
+        bigrams, question = self._topic_bigrams[i], self._topic_text[i]
         total = held = 0.0
         for weight, grams_, words in terms:
             total += weight

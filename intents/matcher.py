@@ -85,6 +85,7 @@ class Options:
     faq_bm25: bool = True  # False: FAQ questions are plain examples (the older scoring)
     vocabulary: bool = True  # colloquial → official words for the FAQ lookup
     topic_words: bool = True  # FAQ entries missing the query's rare words score less
+    entry_topics: bool = True  # topic words looked for in all of an entry's texts together
     word_vectors: bool = True  # FAQ scores include word-vector similarity (wordvectors.py)
     question_types: bool = True  # an FAQ entry asking for another kind of answer scores less
     phrasings: bool = True  # residents' phrasings shipped for the city FAQ (data/city_faq_phrasings.yaml)
@@ -221,6 +222,7 @@ class Matcher:
                 answer_weight=options.answer_weight,
                 vocabulary=options.vocabulary,
                 topic_floor=TOPIC_FLOOR if options.topic_words else 1.0,
+                entry_topics=options.entry_topics,
                 vectors=wordvectors.load() if options.word_vectors else None,
                 question_type_mismatch=QUESTION_TYPE_MISMATCH if options.question_types else 1.0,
             )

@@ -116,11 +116,13 @@ def test_faq_scope_tells_chit_chat_from_faq_questions(city_matcher, text, doubte
 
 
 def test_a_doubted_faq_answer_is_offered_unless_its_question_was_asked(city_matcher, monkeypatch):
+    answered = city_matcher.match("身分證掉了要怎麼補辦").intent
+    assert answered in {"faq.397020000A.20", "faq.397020000A.21"}  # both on a lost ID card
     monkeypatch.setattr(city_matcher._faq_scope, "doubts", lambda folded: True)
     verdict = city_matcher.match("身分證掉了要怎麼補辦")
-    assert verdict.intent == "fallback" and verdict.alternatives[0][0] == "faq.397020000A.20"
-    question = city_matcher.intents["faq.397020000A.20"].examples[0]
-    assert city_matcher.match(question).intent == "faq.397020000A.20"  # copied or tapped
+    assert verdict.intent == "fallback" and verdict.alternatives[0][0] == answered
+    question = city_matcher.intents[answered].examples[0]
+    assert city_matcher.match(question).intent == answered  # copied or tapped
 
 
 def test_a_status_request_naming_its_topic_is_not_answered_with_the_topics_faq_entry(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ import pytest
 from intents.baseline import NearestQuestion
 from intents.catalog import faq_intent, load_builtin_intents, load_out_of_scope
 from intents.evaluate import build_intents, equivalents, evaluate, load_rows, split_of
-from intents.matcher import Matcher
+from intents.matcher import DEFAULT_OPTIONS, Matcher
 from intents.normalize import fold
 from tests.conftest import shared_path
 
@@ -283,6 +284,15 @@ def test_build_and_match_are_fast_enough(intents, rows):
 )
 def test_generic_service_cues(matcher, text, intent):
     assert matcher.match(text).intent == intent
+
+
+def test_topic_words_count_in_any_text_of_an_entry(intents, matcher):
+    # 判 / 體位 / 開刀 are spread over the phrasings of 改判體位複檢 (faq.397020000A.55); one
+    # phrasing of a sibling entry shares more of the message's generic words.
+    text = "兵役體檢判了常備役 後來開刀了 可以申請重新判定體位嗎"
+    assert matcher.match(text).intent == "faq.397020000A.55"
+    per_text = Matcher(intents, options=replace(DEFAULT_OPTIONS, entry_topics=False))
+    assert per_text.match(text).intent != "faq.397020000A.55"
 
 
 def test_an_entry_missing_the_topic_word_ranks_below_one_holding_it(matcher):
