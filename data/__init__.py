@@ -21,6 +21,7 @@ class District:
     zip: str
     lat: float
     lng: float
+    english: tuple[str, ...] = ()  # romanized names, lower case: Hanyu Pinyin first, older spellings after
 
     @property
     def short(self) -> str:
@@ -31,7 +32,13 @@ class District:
 def districts() -> tuple[District, ...]:
     with path("districts.csv").open(encoding="utf-8") as f:
         return tuple(
-            District(row["district"], row["zip"], float(row["lat"]), float(row["lng"]))
+            District(
+                row["district"],
+                row["zip"],
+                float(row["lat"]),
+                float(row["lng"]),
+                tuple((row.get("english") or "").split()),
+            )
             for row in csv.DictReader(f)
         )
 

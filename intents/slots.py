@@ -175,8 +175,40 @@ def _district_regex() -> tuple[re.Pattern[str], dict[str, tuple[str, bool]]]:
     return re.compile("|".join(re.escape(f) for f, _, _ in forms)), table
 
 
+# Romanized names that are also another place's: 桃源區 is Taoyuan, and so is 桃園 city.
+AMBIGUOUS_ENGLISH = {"taoyuan"}
+
+
+@lru_cache(maxsize=1)
+def _english_regex() -> tuple[re.Pattern[str], dict[str, str]]:
+    """Romanized district names (Gushan, Fongshan, Yong'an…) as whole words, with an optional
+    "district" after (required for the ambiguous ones). Folding has made ' and - spaces."""
+    table: dict[str, str] = {}
+    for d in data.districts():
+        for form in d.english:
+            table[form.replace("'", " ").replace("-", " ")] = d.name
+            table[form.replace("'", "").replace("-", "")] = d.name
+    alternation = "|".join(re.escape(f) for f in sorted(table, key=len, reverse=True))
+    # Followed by road or street it is a road named after the district (as 三民路 is in 苓雅區).
+    road = r"(?! ?(?:road|rd|street|st)(?![a-z]))"
+    return re.compile(rf"(?<![a-z])({alternation})(?![a-z]){road}( ?dist(?:rict)?)?"), table
+
+
+def _english_district(folded: str) -> str | None:
+    pattern, table = _english_regex()
+    for m in pattern.finditer(folded):
+        if m.group(2) or m.group(1) not in AMBIGUOUS_ENGLISH:
+            return table[m.group(1)]
+    return None
+
+
 def extract_district(folded: str) -> str | None:
-    """The first district named in already folded text, as the city writes it (e.g. 鳳山區)."""
+    """The first district named in already folded text, as the city writes it (e.g. 鳳山區);
+    else one named in English (Gushan → 鼓山區)."""
+    return _chinese_district(folded) or _english_district(folded)
+
+
+def _chinese_district(folded: str) -> str | None:
     pattern, table = _district_regex()
     pos = 0
     while (m := pattern.search(folded, pos)) is not None:

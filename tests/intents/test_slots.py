@@ -59,6 +59,33 @@ def test_every_district_by_short_name():
             assert slots(f"{d.short}有路燈壞了")["district"] == d.name
 
 
+def test_every_district_in_english():
+    for d in data.districts():
+        assert d.english, d.name
+        for form in d.english:
+            text = f"The streetlight in {form.title()} district is out"
+            assert slots(text)["district"] == d.name, text
+            if form != "taoyuan":
+                assert slots(f"pothole near {form}, please fix")["district"] == d.name
+
+
+@pytest.mark.parametrize(
+    ("text", "district"),
+    [
+        ("A tree fell across the road in Gushan near the ferry pier", "鼓山區"),
+        ("My petition about the park in Fengshan, what's the status?", "鳳山區"),
+        ("Yung-An streetlight broken", "永安區"),
+        ("pothole in Yong'an district", "永安區"),
+        ("Taoyuan airport is far", None),  # 桃園's airport, not 桃源區
+        ("Sanmin Road has a pothole", None),  # a road named after a district, as 三民路 (苓雅區)
+        ("Sanmin district, Jiuru Rd", "三民區"),
+        ("sanminroad", None),
+    ],
+)
+def test_districts_in_english(text, district):
+    assert slots(text).get("district") == district
+
+
 @pytest.mark.parametrize(
     "text",
     [
