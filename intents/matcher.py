@@ -359,6 +359,18 @@ class Matcher:
             return None
         return self._ours(claimed, folded, slots)
 
+    def _switched(self, folded: str, intent_id: str, slots: dict[str, str]) -> str | None:
+        """The service the classifier prefers by far to the one the matcher answers (never
+        when a slot points to the matcher's: a case number is a status request)."""
+        intent = self.intents[intent_id]
+        if (
+            self._classifier is None
+            or intent.kind != "builtin"
+            or any(s in slots for s, _ in intent.slot_cues)
+        ):
+            return None
+        return self._ours(self._classifier.prefers(folded, intent_id), folded, slots)
+
     def _ours(self, intent_id: str | None, folded: str, slots: dict[str, str]) -> str | None:
         """intent_id, unless it is Kaohsiung-only and the message is about another city."""
         if intent_id is None:
@@ -473,6 +485,11 @@ class Matcher:
             # Offered, not answered: a resident who did mean it taps it (stage one of the fallback).
             near = ((intent, score), *((i, s) for i, s in real[1:3] if s >= SUGGEST))
             return Verdict(text, key, "fallback", score, "fallback", slots, near)
+        if switched := self._switched(folded, intent, slots):
+            # The matcher and the model each pick a service: ask, the model's first.
+            slots = self._with_category(switched, folded, slots)
+            others = tuple((i, s) for i, s in real[:3] if i != switched)
+            return Verdict(text, key, switched, score, "clarify", slots, others)
         if self.intents[intent].kind == "faq" and (claimed := self._claimed(key, folded, intent, slots)):
             # Two signals disagree: ask, with the service first and the entry a tap away
             # (資遣通報要怎麼取消 is the FAQ's, though it reads like a report's status).

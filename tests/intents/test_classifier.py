@@ -139,6 +139,18 @@ def test_a_status_request_naming_its_topic_is_not_answered_with_the_topics_faq_e
     assert city_matcher.match(text).intent.startswith("faq.")
 
 
+def test_a_service_the_model_prefers_by_far_is_asked_about_first(city_matcher, monkeypatch):
+    # A status request telling the story of the report meets the report's cue words.
+    text = "上禮拜我有報那個路燈不亮 到現在都還是暗的 是在處理了嗎"
+    verdict = city_matcher.match(text)
+    assert (verdict.intent, verdict.decision) == ("petition_status", "clarify")
+    assert verdict.alternatives[0][0] == "dispatch_report"  # the matcher's pick, a tap away
+    for report in ("我家巷口的路燈不亮好幾天了", "鳳山光遠路上有個大坑洞 機車差點摔倒"):
+        assert city_matcher.match(report).intent == "dispatch_report"
+    monkeypatch.setattr(city_matcher._classifier, "prefers", lambda folded, intent_id: None)
+    assert city_matcher.match(text).intent == "dispatch_report"
+
+
 @pytest.fixture(scope="module")
 def without_category_model():
     return Matcher(load_builtin_intents(), options=replace(DEFAULT_OPTIONS, categories=False))
