@@ -100,34 +100,39 @@ def _in_order_nearby(key: str, phrase: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _by_first_char() -> dict[str, tuple[tuple[int, str], ...]]:
-    """first character → (position in vocabulary(), colloquial word): a message is read
-    once instead of searched for each of thousands of words."""
-    out: dict[str, list[tuple[int, str]]] = defaultdict(list)
+def _by_prefix() -> tuple[
+    dict[str, tuple[tuple[int, str], ...]], dict[str, tuple[tuple[int, str, frozenset[str]], ...]]
+]:
+    """The vocabulary indexed for one pass over a message instead of a search for each of
+    thousands of words: first two characters (one for one-character words) → (position in
+    vocabulary(), colloquial word); and first character → the long non-ASCII words that may
+    match with characters slipped in, with their character sets."""
+    exact: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    gapped: dict[str, list[tuple[int, str, frozenset[str]]]] = defaultdict(list)
     for n, (colloquial, _) in enumerate(vocabulary()):
-        out[colloquial[0]].append((n, colloquial))
-    return {k: tuple(v) for k, v in out.items()}
+        exact[colloquial[:2]].append((n, colloquial))
+        if len(colloquial) >= GAPPED_MIN and not colloquial.isascii():
+            gapped[colloquial[0]].append((n, colloquial, frozenset(colloquial)))
+    return {k: tuple(v) for k, v in exact.items()}, {k: tuple(v) for k, v in gapped.items()}
 
 
 def expansions(key: str) -> list[tuple[str, tuple[str, ...]]]:
     """The (colloquial, official words) pairs whose colloquial word the key holds (long
     phrases also with a few characters slipped in): exact ones in vocabulary() order, then those."""
     pairs = vocabulary()
-    by_first = _by_first_char()
+    exact, gapped = _by_prefix()
     hits: set[int] = set()
-    for i, char in enumerate(key):
-        for n, colloquial in by_first.get(char, ()):
-            if key.startswith(colloquial, i):
-                hits.add(n)
+    for i in range(len(key)):
+        for prefix in (key[i : i + 2], key[i]):
+            for n, colloquial in exact.get(prefix, ()):
+                if key.startswith(colloquial, i):
+                    hits.add(n)
     found = sorted(hits)
+    chars = set(key)
     for char in dict.fromkeys(key):  # in order of appearance: stable across runs
-        for n, colloquial in by_first.get(char, ()):
-            if (
-                len(colloquial) >= GAPPED_MIN
-                and n not in hits
-                and not colloquial.isascii()
-                and _in_order_nearby(key, colloquial)
-            ):
+        for n, colloquial, needed in gapped.get(char, ()):
+            # The character-set test first: most phrases fail it, and it is cheap.
+            if n not in hits and chars.issuperset(needed) and _in_order_nearby(key, colloquial):
                 found.append(n)
                 hits.add(n)
     return [pairs[n] for n in found]
@@ -289,6 +294,7 @@ class FaqIndex:
         # (明年下半年…幾月…申請) does not beat it. The out-of-scope examples pool theirs too,
         # as one class (with them per text, 明天放假嗎 and 我想養貓 got FAQ answers).
         self._topic_bigrams, self._topic_text = self._bigrams, self.questions
+        self._entry_topics = entry_topics
         if entry_topics:
             bigrams: dict[str, set[str]] = defaultdict(set)
             texts: dict[str, list[str]] = defaultdict(list)
@@ -424,6 +430,7 @@ class FaqIndex:
             semantic = self._semantic[best] @ self._vectors.embed(words)
         asked = question_types(key) if self.question_type_mismatch < 1 else frozenset()
         ranked = []
+        shares: dict[object, float] = {}
         for n, i in enumerate(best):
             s = float(scores[i])
             if s <= 0:
@@ -432,7 +439,12 @@ class FaqIndex:
                 1.0, s / (float(self._self[i]) or 1.0)
             )
             fz = fuzz.partial_ratio(plain, self.questions[i]) / 100.0 if len(plain) > 1 else 0.0
-            topic = self.topic_floor + (1 - self.topic_floor) * self._topic_share(i, topics)
+            # Per entry, not per text, with entry_topics: the out-of-scope examples are one
+            # entry of thousands of texts, and their pooled text is long to search.
+            share_key = self.ids[i] if self._entry_topics else i
+            if (share := shares.get(share_key)) is None:
+                share = shares[share_key] = self._topic_share(i, topics)
+            topic = self.topic_floor + (1 - self.topic_floor) * share
             score = confidence * 100.0 * ((1 - self.fuzz_share) * coverage + self.fuzz_share * fz) * topic
             if semantic is not None:
                 cosine = max(0.0, (float(semantic[n]) - VECTOR_FLOOR) / (1 - VECTOR_FLOOR))

@@ -481,7 +481,10 @@ class Matcher:
                 return Verdict(text, key, rescued, self.threshold, "answer", slots, others)
             return Verdict(text, key, "fallback", top, "fallback", slots, near, elsewhere)
         intent, score = real[0]
-        if self._doubted(key, folded, intent, slots):
+        # An FAQ answer the service model claims is asked about before the FAQ scope model may
+        # doubt it: 號志一直停在紅燈 等了五分鐘都沒變 is a report, not chit-chat.
+        claimed = self._claimed(key, folded, intent, slots) if self.intents[intent].kind == "faq" else None
+        if claimed is None and self._doubted(key, folded, intent, slots):
             # Offered, not answered: a resident who did mean it taps it (stage one of the fallback).
             near = ((intent, score), *((i, s) for i, s in real[1:3] if s >= SUGGEST))
             return Verdict(text, key, "fallback", score, "fallback", slots, near)
@@ -490,7 +493,7 @@ class Matcher:
             slots = self._with_category(switched, folded, slots)
             others = tuple((i, s) for i, s in real[:3] if i != switched)
             return Verdict(text, key, switched, score, "clarify", slots, others)
-        if self.intents[intent].kind == "faq" and (claimed := self._claimed(key, folded, intent, slots)):
+        if claimed is not None:
             # Two signals disagree: ask, with the service first and the entry a tap away
             # (資遣通報要怎麼取消 is the FAQ's, though it reads like a report's status).
             slots = self._with_category(claimed, folded, slots)

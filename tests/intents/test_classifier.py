@@ -139,6 +139,19 @@ def test_a_status_request_naming_its_topic_is_not_answered_with_the_topics_faq_e
     assert city_matcher.match(text).intent.startswith("faq.")
 
 
+def test_the_service_models_claim_comes_before_the_faq_doubt(city_matcher, monkeypatch):
+    # The matcher's best is an FAQ entry on traffic signals, which the FAQ scope model doubts
+    # (a report is no FAQ question); the service model claims it: asked, report first.
+    text = "中正路跟五福路口的號誌一直停在紅燈 等了好久都沒變"
+    assert city_matcher._faq_scope.doubts(fold(text))
+    verdict = city_matcher.match(text)
+    assert (verdict.intent, verdict.decision) == ("dispatch_report", "clarify")
+    assert verdict.alternatives[0][0].startswith("faq.")
+    monkeypatch.setattr(city_matcher._classifier, "claims", lambda folded: None)
+    doubted = city_matcher.match(text)
+    assert doubted.intent == "fallback" and doubted.alternatives[0][0].startswith("faq.")
+
+
 def test_a_service_the_model_prefers_by_far_is_asked_about_first(city_matcher, monkeypatch):
     # A status request telling the story of the report meets the report's cue words.
     text = "上禮拜我有報那個路燈不亮 到現在都還是暗的 是在處理了嗎"
