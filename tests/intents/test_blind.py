@@ -87,12 +87,14 @@ examples nor its vocabulary, after the matcher was built.
   in all of an FAQ entry's texts together, the service model asking when it prefers another
   service by far, the FAQ doubt at margin 0.0 and before it the service model's claim, English
   district names, and 7,098 more phrasings (five more per entry, by helpers who saw none of
-  the test data; 20 within a ratio of 90 of a test row left out). After: blind6 services
-  96.4%, out of scope 90.3%, category 96.0%, district 100%, FAQ 89.5% / 99.0% (odd half: 97.2%,
-  89.7%, 96.0%, 100%, 89.0%, 99.0%). The other sets moved with it: FAQ first on the odd halves
+  the test data; 20 within a ratio of 90 of a test row left out), and a service doubted when
+  the service model picks out of scope at 0.4 or more. After: blind6 services 96.4%, out of
+  scope 91.9%, category 96.0%, district 100%, FAQ 89.5% / 99.0% (odd half: 97.2%, 89.7%, 96.0%,
+  100%, 89.0%, 99.0%). The other sets moved with it: FAQ first on the odd halves
   +2 to +5 points (blind2 85% → 91%, blind3 84% → 89%, blind5 88% → 91%), blind4 88.5% → 90.0%;
   out of scope on blind2's odd half ended where it was (93.8%: the FAQ doubt gained a row, the
-  phrasings lost it), and on blind2's whole set it lost three rows (98.4% → 93.5%).
+  phrasings lost it), and on blind2's whole set it lost three rows (98.4% → 93.5%); blind3's
+  and blind4's whole sets gained one each (90.3% → 91.9%), on read rows.
 
 The thresholds sit just under today's figures so a drop fails CI; raising them is only
 honest with new blind data, never by tuning on these rows.
@@ -169,10 +171,10 @@ FIGURES = (
 FLOORS = {
     "blind": ((0.99, 0.98, 0.99, 0.97, 0.92, 0.99), None),
     "blind2": ((0.99, 0.93, 0.99, 0.98, 0.90, 0.96), (0.99, 0.93, 0.99, 0.99, 0.90, 0.96)),
-    "blind3": ((0.98, 0.89, 0.99, 0.98, 0.91, 0.98), (0.96, 0.93, 0.99, 0.96, 0.88, 0.97)),
-    "blind4": ((0.99, 0.89, 0.99, 0.99, 0.89, 0.98), (0.99, 0.84, 0.99, 0.99, 0.89, 0.98)),
+    "blind3": ((0.98, 0.91, 0.99, 0.98, 0.91, 0.98), (0.96, 0.93, 0.99, 0.96, 0.88, 0.97)),
+    "blind4": ((0.99, 0.91, 0.99, 0.99, 0.89, 0.98), (0.99, 0.84, 0.99, 0.99, 0.89, 0.98)),
     "blind5": ((0.90, 0.94, 0.89, 0.96, 0.88, 0.99), (0.86, 0.96, 0.85, 0.96, 0.90, 0.98)),
-    "blind6": ((0.95, 0.89, 0.95, 0.99, 0.89, 0.98), (0.96, 0.89, 0.95, 0.99, 0.88, 0.98)),
+    "blind6": ((0.95, 0.91, 0.95, 0.99, 0.89, 0.98), (0.96, 0.89, 0.95, 0.99, 0.88, 0.98)),
 }
 
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 
+from intents import classifier
 from intents.catalog import Intent, load_builtin_intents
 from intents.classifier import ServiceClassifier
 from intents.matcher import DEFAULT_OPTIONS, THRESHOLD, Matcher
@@ -137,6 +138,18 @@ def test_a_status_request_naming_its_topic_is_not_answered_with_the_topics_faq_e
         assert city_matcher.match(question).intent.startswith("faq.")
     monkeypatch.setattr(city_matcher._classifier, "claims", lambda folded: None)
     assert city_matcher.match(text).intent.startswith("faq.")
+
+
+def test_a_service_is_doubted_when_the_model_picks_out_of_scope_surely(city_matcher, monkeypatch):
+    # Another company's customer service: out of scope is the model's pick at 0.41, though
+    # less than DOUBT_MARGIN ahead of human_agent. Offered as a button, not answered.
+    text = "電商客服要怎麼轉真人 機器人好爛"
+    verdict = city_matcher.match(text)
+    assert verdict.intent == "fallback" and verdict.alternatives[0][0] == "human_agent"
+    for request in ("我要找真人客服", "可以幫我轉接真人嗎 機器人都聽不懂"):
+        assert city_matcher.match(request).intent == "human_agent"
+    monkeypatch.setattr(classifier, "DOUBT_SURE", 99.0)
+    assert city_matcher.match(text).intent == "human_agent"
 
 
 def test_the_service_models_claim_comes_before_the_faq_doubt(city_matcher, monkeypatch):
