@@ -139,11 +139,18 @@ class Engine:
                 if msg.kind == "text":
                     verdict = ctx.matcher.match(msg.text or "")
                     other = self.registry.for_intent(verdict.intent)
-                    switch = verdict.decision == "answer" and other is not None and other is not handler
-                    self._log(ctx, msg, verdict, keep_text=switch)
+                    elsewhere = other is not None and other is not handler
+                    switch = verdict.decision == "answer" and elsewhere
+                    ask = verdict.decision == "clarify" and elsewhere
+                    entry = self._log(ctx, msg, verdict, keep_text=switch or ask)
                     if switch:
                         ctx.end()
                         return self._run(other, verdict.intent, msg, ctx, verdict)
+                    if ask:
+                        # Another service, asked about: its buttons start it; anything else
+                        # typed goes on with this flow, which stays where it was.
+                        options = [verdict.intent, *(i for i, _ in verdict.alternatives[:2])]
+                        return menu_replies.clarify(self._titled(ctx, options), entry.id)
                 return handler.reprompt(msg, ctx)
 
         if msg.kind == "location" and msg.location is not None:

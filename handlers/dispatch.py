@@ -192,8 +192,10 @@ class DispatchHandler(Handler):
         district = extract_district(fold(text))
         if district is None:
             verdict = ctx.matcher.match(text)
-            if verdict.decision == "answer" and verdict.intent not in (FLOW, "fallback"):
-                return None  # a request for another service: let the engine switch
+            # A request for another service (answered, or asked about with it first): let the
+            # engine switch or ask, rather than take the sentence for an address.
+            if verdict.decision in ("answer", "clarify") and verdict.intent not in (FLOW, "fallback"):
+                return None
             district = ctx.data.get("district")
         if district is None:
             return [

@@ -234,3 +234,33 @@ def test_a_location_sent_before_the_flow_can_start_it(talk, db):
     assert "已受理您的通報" in t("確認送出")
     with db.session() as s:
         assert s.scalars(select(Case)).one().district == "苓雅區"
+
+
+def test_a_request_for_another_service_is_not_taken_for_an_address(talk, db):
+    t = talk()
+    out = t("鳳山區光遠路有坑洞")
+    assert "位置" in out
+    # The district is known, but this is no place: a status request the matcher asks about.
+    out = t("上禮拜我有報那個路燈不亮 到現在都還是暗的 是在處理了嗎")
+    assert "照片" not in out
+    assert "案件查詢" in [c.label for c in t.last[-1].choices]
+    # The report is still where it was: a place typed now is taken, in the district said before.
+    out = t("光遠路跟五甲路口")
+    assert "照片" in out
+    t("略過"), t("略過")
+    out = t.press("確認送出")
+    assert "已受理您的通報" in out
+    with db.session() as s:
+        case = s.scalars(select(Case)).one()
+        assert case.district == "鳳山區" and case.address == "光遠路跟五甲路口"
+
+
+def test_the_other_service_asked_about_inside_a_flow_starts_on_its_button(talk, db):
+    t = talk()
+    t("鳳山區光遠路有坑洞")
+    t("上禮拜我有報那個路燈不亮 到現在都還是暗的 是在處理了嗎")
+    out = t.press("案件查詢")
+    assert "目前沒有您通報的案件紀錄" in out  # the status service answers, for this resident
+    with db.session() as s:
+        assert s.get(Conversation, "console:r1").flow != "dispatch_report"
+    assert count(db, Case) == 0
