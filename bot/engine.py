@@ -149,8 +149,7 @@ class Engine:
                     if ask:
                         # Another service, asked about: its buttons start it; anything else
                         # typed goes on with this flow, which stays where it was.
-                        options = [verdict.intent, *(i for i, _ in verdict.alternatives[:2])]
-                        return menu_replies.clarify(self._titled(ctx, options), entry.id)
+                        return self._clarify(ctx, verdict, entry)
                 return handler.reprompt(msg, ctx)
 
         if msg.kind == "location" and msg.location is not None:
@@ -165,12 +164,16 @@ class Engine:
         if verdict.decision == "answer":
             return self._start(verdict.intent, msg, ctx, verdict)
         if verdict.decision == "clarify":
-            options = [verdict.intent, *(i for i, _ in verdict.alternatives[:2])]
-            return menu_replies.clarify(self._titled(ctx, options), entry.id)
+            return self._clarify(ctx, verdict, entry)
         if verdict.elsewhere and (local := self.registry.for_intent(verdict.elsewhere)) is not None:
             if (replies := local.elsewhere(ctx)) is not None:
                 return replies
         return self._miss(ctx, verdict, entry)
+
+    def _clarify(self, ctx: Context, verdict: Verdict, entry: MessageLog) -> list[Reply]:
+        """Which one was meant: the verdict's intent and its two runners-up as buttons."""
+        options = [verdict.intent, *(i for i, _ in verdict.alternatives[:2])]
+        return menu_replies.clarify(self._titled(ctx, options), entry.id)
 
     def _command(self, cmd: str, msg: Message, ctx: Context) -> list[Reply]:
         if cmd == "cancel":

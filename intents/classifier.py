@@ -123,6 +123,8 @@ class _LinearText:
         self._idf = vectorizer.idf_
         self._coef = model.coef_  # (classes, grams); one row when there are two classes
         self._intercept = model.intercept_
+        # The last message's scores: the matcher asks doubts() and prefers() of one message.
+        self._last: tuple[str, dict[str, float]] | None = None
 
     def decision(self, folded: str) -> np.ndarray:
         """LinearSVC's decision values for a folded text, as decision_function() gives them
@@ -140,11 +142,17 @@ class _LinearText:
         return self._coef[:, columns] @ (w / np.linalg.norm(w)) + self._intercept
 
     def scores(self, folded: str) -> dict[str, float]:
-        """Decision value per class (with two classes, the single value split ±)."""
+        """Decision value per class (with two classes, the single value split ±). Shared with
+        the next caller asking about the same text: read it, do not change it."""
+        last = self._last  # one read: another thread may replace it meanwhile
+        if last is not None and last[0] == folded:
+            return last[1]
         values = self.decision(folded)
         if len(self._classes) == 2:  # positive for the second class
             values = np.array([-values[0], values[0]])
-        return dict(zip(self._classes, (float(v) for v in values), strict=True))
+        result = dict(zip(self._classes, (float(v) for v in values), strict=True))
+        self._last = (folded, result)
+        return result
 
 
 class ServiceClassifier(_LinearText):
