@@ -27,8 +27,12 @@ AMBIGUOUS_SHORT = {
     "大社",
 }
 _PLACE_AFTER = ("那邊", "這邊", "那裡", "這裡", "那里", "一帶", "附近", "地區", "市區")
-# A short name followed by 路/街 is a road named after the district (三民路 is in 苓雅區).
+# 大社那個十字路口: "that/this" and a kind of place on a map, not a part of a tree or a bridge.
+_PLACE_NOUN_AFTER = re.compile(r"(?:那個|這個|那條|這條|那段|這段)(?:十字)?(?:路口|路段|馬路|道路|大馬路)")
+# A short name followed by 路/街 is a road named after the district (三民路 is in 苓雅區),
+# unless 路 begins a word of its own (岡山 路面凹陷 arrives folded as 岡山路面凹陷).
 _ROAD_AFTER = ("路", "街", "主義")
+_NOT_ROAD_AFTER = ("路面", "路燈", "路樹", "路況")
 # 在湖內中山路上: after 在/住 and before a road's name, even an ambiguous short name is
 # the place (the name holds no 的/下/旁…: 在大樹下的路燈 is under a tree).
 _PLACE_BEFORE = ("在", "住")
@@ -217,12 +221,13 @@ def _chinese_district(folded: str) -> str | None:
         after = folded[m.end() :]
         if form != name[:-1]:
             return name  # a full name or an alias
-        # A short name followed by 路/街 is a road named after a district (三民路 is in 苓雅區).
         before = folded[m.start() - 1 : m.start()]
-        if not after.startswith(_ROAD_AFTER) and (
+        road = after.startswith(_ROAD_AFTER) and not after.startswith(_NOT_ROAD_AFTER)
+        if not road and (
             not needs_context
             or folded == form
             or after.startswith(_PLACE_AFTER)
+            or _PLACE_NOUN_AFTER.match(after) is not None
             or (before in _PLACE_BEFORE and _ROAD_NAME.match(after) is not None)
         ):
             return name

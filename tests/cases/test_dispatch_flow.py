@@ -113,6 +113,17 @@ def test_a_first_message_about_another_citys_street_is_answered_as_such(talk, db
     assert "不在高雄市" not in out
 
 
+def test_a_street_abroad_is_not_ours_but_a_resident_from_abroad_is_heard(talk, db):
+    out = talk()("日本東京的路上也有坑洞嗎")
+    assert "不在高雄市" in out
+    assert count(db, Case) == 0
+    # 日本人 names where someone is from, not where the street is: the report goes on.
+    out = talk("console:r2")("我是日本人 住的巷子口路燈壞了")
+    assert "不在高雄市" not in out
+    with db.session() as s:
+        assert s.get(Conversation, "console:r2").step == "location"
+
+
 def test_photo_too_large_not_an_image_and_content_failure(talk, db, engine):
     t = talk()
     t("坑洞")

@@ -30,6 +30,8 @@ def test_fold(text, expected):
         ("路面有坑動", "路面有坑洞"),
         ("请问有免费的法律咨询吗？谢谢", "有免費的法律諮詢"),
         ("the street light is broken", "the路燈is壞"),
+        ("traffic signal stuck on red forever", "紅綠燈不會變forever"),  # how English says it is broken
+        ("the street light keeps flickering", "the路燈keeps閃"),
         ("a fallen tree on the street", "a倒樹on the street"),  # "street" holds "tree"
         ("街燈不會亮啦", "路燈不會亮"),
         ("窟窿", "坑洞"),

@@ -96,6 +96,8 @@ def test_districts_in_english(text, district):
         "三民路有坑洞",
         "在大樹下的路燈壞了",
         "住在湖內的人都說路燈壞了",
+        "大樹那個樹枝快斷了",  # "that branch" of a big tree
+        "岡山路有坑洞",  # a road named after the district
     ],
 )
 def test_ambiguous_short_names_and_road_names_are_not_districts(text):
@@ -114,6 +116,8 @@ def test_ambiguous_short_names_and_road_names_are_not_districts(text):
         ("高雄市苓雅区的路灯", "苓雅區"),
         ("路燈桿被撞歪了 在湖內中山路上", "湖內區"),  # 在 + short name + a road's name
         ("我想約下禮拜的法律諮詢 鳯山那邊", "鳳山區"),  # 鳯: a variant of 鳳
+        ("岡山 路面凹陷 好大一坑", "岡山區"),  # folded to 岡山路面…: 路面 is not 岡山路
+        ("大社那個十字路口的紅綠燈停電", "大社區"),  # "that intersection": a place on a map
     ],
 )
 def test_aliases_and_landmarks(text, district):
