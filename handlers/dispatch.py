@@ -32,6 +32,14 @@ EDIT_WORDS = {"修改", "更改", "改"}
 FOLLOW_WORDS = {"追蹤該案件", "追蹤", "追蹤案件"}
 FORCE_WORDS = {"仍要通報", "還是要通報", "繼續通報"}
 EDIT_STEPS = (("類別", "category"), ("位置", "location"), ("照片", "photo"), ("說明", "description"))
+# What a typed place description holds: a number, a road or a landmark word, a Latin word (an
+# English address). Lenient on purpose, since refusing a real address costs more than asking
+# again; it only keeps 好 or 今天天氣很好 from becoming the report's address.
+PLACE_WORDS = re.compile(
+    r"\d|[a-z]{2,}|[路街巷弄號段橋站旁邊前後口側角里村鄰港堤家店樓廟宮寺]|對面|附近|公園|學校|國小|國中|高中|大學|醫院|"
+    r"診所|市場|教會|大樓|社區|超商|便利商店|全家|萊爾富|加油站|停車場|公所|派出所|銀行|郵局|捷運|輕軌|出口|圓環|"
+    r"地下道|天橋|高架|交流道|廣場|夜市|百貨|賣場|工業區|碼頭|這裡|那裡"
+)
 LATLNG = re.compile(r"^\s*(-?\d{1,3}(?:\.\d+)?)\s*[,，\s]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
 
 
@@ -197,6 +205,14 @@ class DispatchHandler(Handler):
             if verdict.decision in ("answer", "clarify") and verdict.intent not in (FLOW, "fallback"):
                 return None
             district = ctx.data.get("district")
+            if district is not None and PLACE_WORDS.search(fold(text)) is None:
+                return [
+                    Text(
+                        f"「{text[:20]}」看起來不像地點。請輸入路名、路口或附近地標（例如「光遠路與五甲路口」），"
+                        f"或直接傳送位置；若只知道在{district}，請點「只知道在{district}」。",
+                        self._prompt(ctx, "location")[0].choices,
+                    )
+                ]
         if district is None:
             return [
                 Text(

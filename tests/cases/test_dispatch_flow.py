@@ -255,6 +255,10 @@ def test_a_request_for_another_service_is_not_taken_for_an_address(talk, db):
     out = t("上禮拜我有報那個路燈不亮 到現在都還是暗的 是在處理了嗎")
     assert "照片" not in out
     assert "案件查詢" in [c.label for c in t.last[-1].choices]
+    # Nor is a sentence that names no place: asked again, with the district-only button.
+    out = t("今天天氣很好")
+    assert "不像地點" in out and "照片" not in out
+    assert "只知道在鳳山區" in [c.label for c in t.last[-1].choices]
     # The report is still where it was: a place typed now is taken, in the district said before.
     out = t("光遠路跟五甲路口")
     assert "照片" in out
