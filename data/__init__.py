@@ -95,15 +95,19 @@ OTHER_CITIES = (
 # Places abroad residents compare with (日本東京的路上也有坑洞嗎). Not 外國, 大陸, 中國 or the
 # home countries of most new residents and migrant workers (越南, 泰國…): people from there
 # living here ask for our services, and 中國 begins names of firms here.
-ABROAD = ("日本", "東京", "大阪", "京都", "沖繩", "韓國", "首爾", "香港", "澳門", "上海", "北京",
-          "美國", "紐約", "新加坡", "英國", "倫敦", "巴黎")  # fmt: skip
+ABROAD = (
+    "日本", "東京", "大阪", "京都", "沖繩", "韓國", "首爾", "香港", "澳門", "上海", "北京", "廣州", "深圳",
+    "廈門", "美國", "紐約", "新加坡", "英國", "倫敦", "巴黎",
+)  # fmt: skip
 # 日本人 / 美國籍 / 香港配偶 name a person's origin, not where the matter is.
 _ABROAD = re.compile(f"(?:{'|'.join(ABROAD)})(?!人|籍|配偶|僑|新住民)")
 
 
 def names_other_city(text: str) -> bool:
     """An address or message that names another city or county (or a place abroad), and not Kaohsiung."""
-    return "高雄" not in text and (any(city in text for city in OTHER_CITIES) or _ABROAD.search(text) is not None)
+    return "高雄" not in text and (
+        any(city in text for city in OTHER_CITIES) or _ABROAD.search(text) is not None
+    )
 
 
 def in_kaohsiung(lat: float, lng: float, address: str | None = None) -> bool:
