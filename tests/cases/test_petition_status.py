@@ -26,6 +26,12 @@ def test_own_cases_newest_first_without_a_code(talk, db):
     assert f"案號：{older}" in out and "驗證碼" not in out
 
 
+def test_own_cases_asked_for_in_english(talk, db):
+    number, _ = make_case(db, user="console:me")
+    out = talk("console:me")("Hi, I filed a complaint two weeks ago, what is the status?")
+    assert f"案號：{number}" in out
+
+
 def test_others_case_needs_the_code_and_unknown_equals_wrong(talk, db):
     number, code = make_case(db, user="line:Uowner")
     with db.session() as s:  # the code is kept only as a hash

@@ -93,3 +93,27 @@ def test_vocabulary_has_no_duplicate_keys():
     text = (resources.files("intents") / "vocabulary.yaml").read_text(encoding="utf-8")
     keys = re.findall(r"^  ([^:#\s][^:]*):", text, re.MULTILINE)
     assert len(keys) == len(set(keys)) > 100
+
+
+def test_no_lexicon_or_intent_file_writes_a_key_twice():
+    """YAML keeps the last of two equal keys: a word list written twice loses the first silently."""
+    import collections
+    from pathlib import Path
+
+    import yaml
+
+    class Strict(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node, deep=False):
+        keys = [loader.construct_object(k, deep=deep) for k, _ in node.value]
+        repeated = [k for k, n in collections.Counter(keys).items() if n > 1]
+        assert not repeated, (node.start_mark.name, repeated)
+        return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+    Strict.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    root = Path(__file__).resolve().parents[2]
+    files = [*root.glob("intents/*.yaml"), *root.glob("intents/builtin/*.yaml"), *root.glob("data/*.yaml")]
+    assert len(files) > 10
+    for path in files:
+        yaml.load(path.read_text(encoding="utf-8"), Loader=Strict)

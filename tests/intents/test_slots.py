@@ -142,6 +142,8 @@ def test_aliases_and_landmarks(text, district):
         ("那段產業道路的燈全暗了", "streetlight"),
         ("street lights are all out on my lane", "streetlight"),
         ("the traffic lights at the corner are stuck on red", "traffic_signal"),
+        ("中山路左轉箭頭都不亮", "traffic_signal"),  # the arrow is a signal, not a streetlight
+        ("數倒了快來處理", "fallen_tree"),  # 數 (shù) typed for 樹
     ],
 )
 def test_category(text, category):
