@@ -141,9 +141,12 @@ def test_a_status_request_naming_its_topic_is_not_answered_with_the_topics_faq_e
 
 
 def test_a_service_is_doubted_when_the_model_picks_out_of_scope_surely(city_matcher, monkeypatch):
-    # Another company's customer service: out of scope is the model's pick at 0.41, though
-    # less than DOUBT_MARGIN ahead of human_agent. Offered as a button, not answered.
-    text = "電商客服要怎麼轉真人 機器人好爛"
+    # Another company's customer service: out of scope is the model's pick at DOUBT_SURE or
+    # more, though less than DOUBT_MARGIN ahead of human_agent. Offered as a button, not answered.
+    text = "電商客服要怎麼轉真人 機器人好爛 氣死"
+    scores = city_matcher._classifier.scores(fold(text))
+    assert max(scores, key=scores.get) == "none" and scores["none"] >= classifier.DOUBT_SURE
+    assert scores["none"] - scores["human_agent"] < classifier.DOUBT_MARGIN
     verdict = city_matcher.match(text)
     assert verdict.intent == "fallback" and verdict.alternatives[0][0] == "human_agent"
     for request in ("我要找真人客服", "可以幫我轉接真人嗎 機器人都聽不懂"):
@@ -155,7 +158,7 @@ def test_a_service_is_doubted_when_the_model_picks_out_of_scope_surely(city_matc
 def test_the_service_models_claim_comes_before_the_faq_doubt(city_matcher, monkeypatch):
     # The matcher's best is an FAQ entry on traffic signals, which the FAQ scope model doubts
     # (a report is no FAQ question); the service model claims it: asked, report first.
-    text = "中正路跟五福路口的號誌一直停在紅燈 等了好久都沒變"
+    text = "五福路口的號誌一直停在紅燈 大家都闖過去了"
     assert city_matcher._faq_scope.doubts(fold(text))
     verdict = city_matcher.match(text)
     assert (verdict.intent, verdict.decision) == ("dispatch_report", "clarify")
@@ -186,8 +189,9 @@ def without_category_model():
     "text, category",
     [
         # No keyword of slots.py names these; the words around them do.
-        ("路邊那顆數倒下來 壓到好幾台機車", "fallen_tree"),
-        ("建國路口的行人倒數秒數壞了 一直停在15不動", "traffic_signal"),
+        ("颱風把路邊那棵老榕吹斷了 整條路過不去", "fallen_tree"),
+        ("路邊那株木棉倒下來 壓到好幾台機車", "fallen_tree"),
+        ("建國路口的行人倒數壞了 一直停在15不動", "traffic_signal"),
         ("公園旁邊那條路的燈整排都熄了", "streetlight"),
     ],
 )
