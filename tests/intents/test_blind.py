@@ -96,6 +96,24 @@ examples nor its vocabulary, after the matcher was built.
   phrasings lost it), and on blind2's whole set it lost three rows (98.4% → 93.5%); blind3's
   and blind4's whole sets gained one each (90.3% → 91.9%), on read rows.
 
+- tests/data/blind7_*.tsv (session 7, FAQ entries drawn with seed 7171; two helpers who saw
+  neither the matcher nor its data: 138 service requests and 62 out-of-scope messages, at least
+  half of them near misses, about 8% simplified and 8% English; 200 FAQ paraphrases). Measured
+  first, with the session-6 matcher: services 99.3%, out of scope 93.5%, category 100%,
+  district 95.7%, FAQ first 88.0%, top-3 99.5% (odd half: 100%, 93.5%, 100%, 100%, 87.0%,
+  99.0%); the LinearSVC baseline gets 98.6% / 95.2% / 94.0% there, TF-IDF nearest question
+  39.5% / 58.0%. Its even rows were then read (a street abroad, a new streetlight asked for,
+  English for a stuck signal, 岡山 路面 and 大社那個十字路口, 外勞 for 移工); its odd rows never
+  were. Then, chosen on the read halves of all the sets: 5,684 more phrasings (four per entry,
+  written to tell each entry from those a search confuses it with), English status requests,
+  arrow signals and the typo 數倒, 736 more out-of-scope examples with the FAQ doubt margin at
+  0.1. After: blind7 services 99.3%, out of scope 95.2%, category 100%, district 98.6%, FAQ
+  89.5% / 100% (odd half: 98.6%, 93.5%, 100%, 100%, 88.0%, 100%: one service row lost, one
+  FAQ row won). The older sets moved with it: blind5 services 91.3% → 94.2%, category 90% →
+  94%, out of scope 95.2% → 96.8%; blind6 out of scope 91.9% → 93.5%, FAQ first 89.5% → 90.5%;
+  blind4 FAQ first 90.0% → 91.0%; blind2 lost an out-of-scope row (93.5% → 91.9%) and blind
+  two FAQ top-3 rows (100% → 98.3%) to the phrasings.
+
 The thresholds sit just under today's figures so a drop fails CI; raising them is only
 honest with new blind data, never by tuning on these rows.
 """
@@ -135,7 +153,7 @@ def measured(city):
     """name → (rows, figures on the whole set, figures on its never-read half)."""
     matcher, same = city
     out = {}
-    for name in ("blind", "blind2", "blind3", "blind4", "blind5", "blind6"):
+    for name in ("blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7"):
         rows = rows_of(name)
         out[name] = (rows, evaluate(matcher, rows, 30, same), evaluate(matcher, halves(name), 30, same))
     return out
@@ -149,6 +167,7 @@ def test_blind_sets_are_what_they_claim(measured):
         ("blind4", 62, 200),
         ("blind5", 62, 200),
         ("blind6", 62, 200),
+        ("blind7", 62, 200),
     ):
         rows = measured[name][0]
         intents = [r for r in rows if not r.intent.startswith("faq.")]
@@ -173,8 +192,9 @@ FLOORS = {
     "blind2": ((0.99, 0.91, 0.99, 0.98, 0.90, 0.96), (0.99, 0.93, 0.99, 0.99, 0.90, 0.96)),
     "blind3": ((0.98, 0.91, 0.99, 0.98, 0.91, 0.98), (0.96, 0.93, 0.99, 0.96, 0.88, 0.97)),
     "blind4": ((0.99, 0.91, 0.99, 0.99, 0.89, 0.98), (0.99, 0.84, 0.99, 0.99, 0.89, 0.98)),
-    "blind5": ((0.90, 0.94, 0.89, 0.96, 0.88, 0.99), (0.86, 0.96, 0.85, 0.96, 0.90, 0.98)),
-    "blind6": ((0.95, 0.91, 0.95, 0.99, 0.89, 0.98), (0.96, 0.89, 0.95, 0.99, 0.88, 0.98)),
+    "blind5": ((0.93, 0.96, 0.93, 0.96, 0.89, 0.99), (0.86, 0.96, 0.85, 0.96, 0.90, 0.98)),
+    "blind6": ((0.96, 0.93, 0.95, 0.99, 0.90, 0.98), (0.96, 0.89, 0.95, 0.99, 0.88, 0.98)),
+    "blind7": ((0.99, 0.95, 0.99, 0.98, 0.89, 0.99), (0.98, 0.93, 0.99, 0.99, 0.87, 0.99)),
 }
 
 
