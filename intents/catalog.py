@@ -35,6 +35,9 @@ class Intent:
     # Built-in only: (example, slot value) for examples whose dispatch category no keyword
     # names (數倒了 擋到路); they are in `examples` too, and teach the category model.
     categorised: tuple[tuple[str, str], ...] = ()
+    # Built-in only: words that mean a message is never this intent, whoever picks it (its cues
+    # or the service model): 路由器 or 聖誕樹 in a message about blinking lights or a fallen tree.
+    never: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ def load_builtin_intents() -> list[Intent]:
                     cues=tuple(_cue(c) for c in item.get("cues", [])),
                     slot_cues=tuple((str(k), float(v)) for k, v in (item.get("slot_cues") or {}).items()),
                     kaohsiung_only=bool(item.get("kaohsiung_only", False)),
+                    never=tuple(str(w) for w in item.get("never", ())),
                 )
             )
     return intents

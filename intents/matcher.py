@@ -163,6 +163,7 @@ class Matcher:
         self._slot_cues: list[tuple[str, str, float]] = []
         # (intent, per cue: its word groups, its score, its veto words)
         self._cues: list[tuple[str, list[tuple[tuple[list[str], ...], float, list[str]]]]] = []
+        self._never: dict[str, tuple[str, ...]] = {}  # intent → its `never` words, normalized
         faq_entries: list[tuple[str, str, str]] = []  # (id, question or phrasing, answer)
 
         for intent in intents:
@@ -186,11 +187,13 @@ class Matcher:
                     (
                         tuple([self._cue_key(w) for w in group] for group in cue.groups),
                         cue.score,
-                        [self._cue_key(w) for w in cue.unless],
+                        [self._cue_key(w) for w in (*cue.unless, *intent.never)],
                     )
                     for cue in intent.cues
                 ]
                 self._cues.append((intent.id, cues))
+            if intent.never and options.cues:
+                self._never[intent.id] = tuple(self._cue_key(w) for w in intent.never)
         if options.out_of_scope:
             oos = load_out_of_scope() if out_of_scope is None else tuple(out_of_scope)
             for example in oos:
@@ -372,8 +375,12 @@ class Matcher:
         return self._ours(self._classifier.prefers(folded, intent_id), folded, slots)
 
     def _ours(self, intent_id: str | None, folded: str, slots: dict[str, str]) -> str | None:
-        """intent_id, unless it is Kaohsiung-only and the message is about another city."""
+        """intent_id, unless it is Kaohsiung-only and the message is about another city, or the
+        message holds one of the intent's `never` words (the model reads 路由器的燈一直閃紅燈 as a
+        report; the cues know better)."""
         if intent_id is None:
+            return None
+        if (never := self._never.get(intent_id)) and any(_has_word(self._cue_key(folded), w) for w in never):
             return None
         if self.intents[intent_id].kaohsiung_only and names_other_city(folded) and not slots.get("district"):
             return None

@@ -107,12 +107,13 @@ examples nor its vocabulary, after the matcher was built.
   were. Then, chosen on the read halves of all the sets: 5,684 more phrasings (four per entry,
   written to tell each entry from those a search confuses it with), English status requests,
   arrow signals and the typo 數倒, 736 more out-of-scope examples with the FAQ doubt margin at
-  0.1. After: blind7 services 99.3%, out of scope 95.2%, category 100%, district 98.6%, FAQ
-  89.5% / 100% (odd half: 98.6%, 93.5%, 100%, 100%, 88.0%, 100%: one service row lost, one
+  0.1, and a report's `never` words applied to the service model's picks too. After: blind7
+  services 99.3%, out of scope 95.2%, category 100%, district 98.6%, FAQ 90.0% / 100% (odd half: 98.6%, 93.5%, 100%, 100%, 88.0%, 100%: one service row lost, one
   FAQ row won). The older sets moved with it: blind5 services 91.3% → 94.2%, category 90% →
   94%, out of scope 95.2% → 96.8%; blind6 out of scope 91.9% → 93.5%, FAQ first 89.5% → 90.5%;
   blind4 FAQ first 90.0% → 91.0%; blind2 lost an out-of-scope row (93.5% → 91.9%) and blind
-  two FAQ top-3 rows (100% → 98.3%) to the phrasings.
+  two FAQ top-3 rows (100% → 98.3%) to the phrasings; blind3's whole out of scope 91.9% → 93.5%
+  (a router's blinking light).
 
 The thresholds sit just under today's figures so a drop fails CI; raising them is only
 honest with new blind data, never by tuning on these rows.

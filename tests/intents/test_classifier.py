@@ -72,6 +72,19 @@ def test_another_citys_street_is_not_rescued(matchers):
     assert (verdict.intent, verdict.elsewhere) == ("fallback", "dispatch_report")
 
 
+def test_a_never_word_vetoes_the_models_pick_too(matchers, monkeypatch):
+    # The model reads a router's blinking red light as a report; the intent's `never` words
+    # (路由器) keep it out, as they keep out its cues.
+    text = "路由器的燈一直閃紅燈 網路連不上"
+    matcher = matchers[0]
+    assert matcher._classifier.rescue(fold(text)) == "dispatch_report"
+    assert matcher.match(text).intent == "fallback"
+    monkeypatch.setattr(matcher, "_never", {})
+    assert matcher.match(text).intent == "dispatch_report"
+    # A new light asked for is not a repair, whoever reads it.
+    assert matcher.match("巷子太暗了 可以多裝一支路燈嗎").intent != "dispatch_report"
+
+
 def test_one_service_against_out_of_scope():
     # With a single service LinearSVC gives one decision value; the class still comes out right.
     service = Intent("human_agent", "builtin", "轉真人", ("我要找真人", "轉接客服人員", "請專人跟我聯絡"))
