@@ -107,10 +107,11 @@ examples nor its vocabulary, after the matcher was built.
   were. Then, chosen on the read halves of all the sets: 5,684 more phrasings (four per entry,
   written to tell each entry from those a search confuses it with), English status requests,
   arrow signals and the typo 數倒, 736 more out-of-scope examples with the FAQ doubt margin at
-  0.1, and a report's `never` words applied to the service model's picks too. After: blind7
+  0.1, and `never` words (a report's, applied to the service model's picks too; a status
+  request's court words). After: blind7
   services 99.3%, out of scope 95.2%, category 100%, district 98.6%, FAQ 90.0% / 100% (odd half: 98.6%, 93.5%, 100%, 100%, 88.0%, 100%: one service row lost, one
   FAQ row won). The older sets moved with it: blind5 services 91.3% → 94.2%, category 90% →
-  94%, out of scope 95.2% → 96.8%; blind6 out of scope 91.9% → 93.5%, FAQ first 89.5% → 90.5%;
+  94%, out of scope 95.2% → 96.8%; blind6 out of scope 91.9% → 95.2%, FAQ first 89.5% → 90.5%;
   blind4 FAQ first 90.0% → 91.0%; blind2 lost an out-of-scope row (93.5% → 91.9%) and blind
   two FAQ top-3 rows (100% → 98.3%) to the phrasings; blind3's whole out of scope 91.9% → 93.5%
   (a router's blinking light).
@@ -194,7 +195,7 @@ FLOORS = {
     "blind3": ((0.98, 0.91, 0.99, 0.98, 0.91, 0.98), (0.96, 0.93, 0.99, 0.96, 0.88, 0.97)),
     "blind4": ((0.99, 0.91, 0.99, 0.99, 0.89, 0.98), (0.99, 0.84, 0.99, 0.99, 0.89, 0.98)),
     "blind5": ((0.93, 0.96, 0.93, 0.96, 0.89, 0.99), (0.86, 0.96, 0.85, 0.96, 0.90, 0.98)),
-    "blind6": ((0.96, 0.93, 0.95, 0.99, 0.90, 0.98), (0.96, 0.89, 0.95, 0.99, 0.88, 0.98)),
+    "blind6": ((0.96, 0.95, 0.95, 0.99, 0.90, 0.98), (0.96, 0.89, 0.95, 0.99, 0.88, 0.98)),
     "blind7": ((0.99, 0.95, 0.99, 0.98, 0.89, 0.99), (0.98, 0.93, 0.99, 0.99, 0.87, 0.99)),
 }
 
