@@ -99,15 +99,24 @@ ABROAD = (
     "日本", "東京", "大阪", "京都", "沖繩", "韓國", "首爾", "香港", "澳門", "上海", "北京", "廣州", "深圳",
     "廈門", "美國", "紐約", "新加坡", "英國", "倫敦", "巴黎",
 )  # fmt: skip
-# 日本人 / 美國籍 / 香港配偶 name a person's origin, not where the matter is.
-_ABROAD = re.compile(f"(?:{'|'.join(ABROAD)})(?!人|籍|配偶|僑|新住民)")
+# Only as a place: after 在/去/到 or before 的/那邊/也… (日本東京的路上, 在香港). Not as the origin of a
+# person (日本人, 美國籍) or a name here (日本料理店旁邊, 上海銀行門口, 美國學校, 廣州街).
+_ABROAD_NAMES = "|".join(ABROAD)
+_ABROAD = re.compile(
+    f"(?:(?<=[在去到])(?:{_ABROAD_NAMES})(?![人籍料菜銀學商路街]))"
+    f"|(?:(?:{_ABROAD_NAMES})(?=的|那邊|那裡|這邊|也|都|有|市|政府))"
+)
 
 
 def names_other_city(text: str) -> bool:
-    """An address or message that names another city or county (or a place abroad), and not Kaohsiung."""
-    return "高雄" not in text and (
-        any(city in text for city in OTHER_CITIES) or _ABROAD.search(text) is not None
-    )
+    """An address or message that names another city or county, and not Kaohsiung."""
+    return "高雄" not in text and any(city in text for city in OTHER_CITIES)
+
+
+def names_elsewhere(text: str) -> bool:
+    """A message about another city or county, or about a place abroad, and not Kaohsiung.
+    Addresses are checked with names_other_city() alone: 日本料理店旁邊 is a place here."""
+    return names_other_city(text) or ("高雄" not in text and _ABROAD.search(text) is not None)
 
 
 def in_kaohsiung(lat: float, lng: float, address: str | None = None) -> bool:

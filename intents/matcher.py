@@ -29,7 +29,7 @@ from typing import Literal
 
 from rapidfuzz import fuzz
 
-from data import names_other_city
+from data import names_elsewhere
 
 from . import wordvectors
 from .catalog import Intent, load_out_of_scope
@@ -382,7 +382,7 @@ class Matcher:
             return None
         if (never := self._never.get(intent_id)) and any(_has_word(self._cue_key(folded), w) for w in never):
             return None
-        if self.intents[intent_id].kaohsiung_only and names_other_city(folded) and not slots.get("district"):
+        if self.intents[intent_id].kaohsiung_only and names_elsewhere(folded) and not slots.get("district"):
             return None
         return intent_id
 
@@ -418,7 +418,7 @@ class Matcher:
             ranked = self._apply_slot_cues(ranked, slots)
         elsewhere, elsewhere_score = None, 0.0
         # A Kaohsiung district named too (在鳳山 但戶籍在屏東) keeps the request ours.
-        if names_other_city(folded) and not slots.get("district"):
+        if names_elsewhere(folded) and not slots.get("district"):
             elsewhere, elsewhere_score = next(
                 (
                     (i, s)

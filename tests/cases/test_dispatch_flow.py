@@ -122,6 +122,11 @@ def test_a_street_abroad_is_not_ours_but_a_resident_from_abroad_is_heard(talk, d
     assert "不在高雄市" not in out
     with db.session() as s:
         assert s.get(Conversation, "console:r2").step == "location"
+    # Nor does a shop here named after a place abroad.
+    out = talk("console:r3")("上海銀行門口的紅綠燈壞了")
+    assert "不在高雄市" not in out
+    out = talk("console:r3")("三民區 日本料理店旁邊")
+    assert "照片" in out
 
 
 def test_photo_too_large_not_an_image_and_content_failure(talk, db, engine):
