@@ -83,6 +83,7 @@ def test_a_never_word_vetoes_the_models_pick_too(matchers, monkeypatch):
     assert matcher.match(text).intent == "dispatch_report"
     # A new light asked for is not a repair, whoever reads it.
     assert matcher.match("巷子太暗了 可以多裝一支路燈嗎").intent != "dispatch_report"
+    assert matcher.match("剛加裝的路燈不亮").intent == "dispatch_report"  # the new one, broken
     # A court's case is no petition to the city; a petition's case still is.
     assert matcher.match("那個政治人物的貪污案子判了沒").intent != "petition_status"
     assert matcher.match("上次陳情的案件處理好了沒").intent == "petition_status"
