@@ -89,6 +89,9 @@ FAQ_DOUBT_MARGIN = 0.1
 # that tells the story of the report (我媽打過1999講那棵快倒的樹 想知道後來有沒有派人) meets the
 # report's cue words.
 SWITCH_MARGIN = 0.6
+# A service answered on cue words is asked about instead, with an FAQ entry close behind, when
+# the model's decision value for it is below this (路面坑洞害我摔車 可以叫市政府賠嗎: 國家賠償 too).
+UNSURE_BELOW = 0.0
 # A long message the matcher answers with an FAQ entry is asked about instead (the service the
 # model picks with at least this decision value first, the entry second): a status request that
 # names what was reported
@@ -196,6 +199,13 @@ class ServiceClassifier(_LinearText):
         scores = self.scores(folded)
         best, value = max(scores.items(), key=lambda kv: kv[1])
         return best if best not in (NONE, intent_id) and value - scores[intent_id] > SWITCH_MARGIN else None
+
+    def unsure(self, folded: str, intent_id: str) -> bool:
+        """On a long message, the model does not side with the service (its decision value for
+        it is below UNSURE_BELOW): the words that named it may be part of another question."""
+        if intent_id not in self._classes or not _long(folded):
+            return False
+        return self.scores(folded)[intent_id] < UNSURE_BELOW
 
     def doubts(self, folded: str, intent_id: str) -> bool:
         """On a long message, out of scope leads the service by more than DOUBT_MARGIN, or is

@@ -56,6 +56,8 @@ LONG_FLOOR = 0.6
 SUGGEST = 45.0
 # A built-in intent this close to a winning FAQ entry wins instead: services first.
 BUILTIN_EDGE = 12.0
+# An FAQ entry this close behind a service the model does not side with is offered beside it.
+CONTEST_EDGE = 15.0
 # An FAQ question this similar (rapidfuzz ratio) to the message counts as asked verbatim.
 VERBATIM = 90.0
 # How many examples the n-gram index hands to rapidfuzz.
@@ -374,6 +376,15 @@ class Matcher:
             return None
         return self._ours(self._classifier.prefers(folded, intent_id), folded, slots)
 
+    def _contested(self, folded: str, intent_id: str, score: float, others: list[tuple[str, float]]) -> bool:
+        """A service answered, an FAQ entry within CONTEST_EDGE of it, and a service model that
+        does not side with the service."""
+        if self._classifier is None or self.intents[intent_id].kind != "builtin":
+            return False
+        if not any(self.intents[i].kind == "faq" and s >= score - CONTEST_EDGE for i, s in others):
+            return False
+        return self._classifier.unsure(folded, intent_id)
+
     def _ours(self, intent_id: str | None, folded: str, slots: dict[str, str]) -> str | None:
         """intent_id, unless it is Kaohsiung-only and the message is about another city, or the
         message holds one of the intent's `never` words (the model reads 路由器的燈一直閃紅燈 as a
@@ -508,6 +519,12 @@ class Matcher:
         alternatives = tuple(real[1:4])
         decision: Decision = "answer"
         if alternatives and not promoted and score - alternatives[0][1] < self.margin:
+            decision = "clarify"
+        elif self._contested(folded, intent, score, real[1:4]):
+            # Cue words named the service, but the model does not side with it and an FAQ entry
+            # answers close behind: ask, the service first, the entry a tap away.
+            faq = next(a for a in real[1:4] if self.intents[a[0]].kind == "faq")
+            alternatives = (faq, *(a for a in real[1:4] if a != faq))
             decision = "clarify"
         slots = self._with_category(intent, folded, slots)
         return Verdict(text, key, intent, score, decision, slots, alternatives)

@@ -72,6 +72,20 @@ def test_another_citys_street_is_not_rescued(matchers):
     assert (verdict.intent, verdict.elsewhere) == ("fallback", "dispatch_report")
 
 
+def test_a_service_the_model_does_not_side_with_is_asked_about_beside_a_close_faq_entry(
+    city_matcher, monkeypatch
+):
+    # 坑洞 and 摔車 meet the report's cue words, but the question is compensation (國家賠償):
+    # the report first, the entry a tap away. A plain report is still answered.
+    text = "路面坑洞害我摔車 可以叫市政府賠嗎"
+    verdict = city_matcher.match(text)
+    assert (verdict.intent, verdict.decision) == ("dispatch_report", "clarify")
+    assert "國家賠償" in city_matcher.intents[verdict.alternatives[0][0]].examples[0]
+    assert city_matcher.match("中正路上有一個大坑洞 騎車很危險").decision == "answer"
+    monkeypatch.setattr(city_matcher._classifier, "unsure", lambda folded, intent_id: False)
+    assert city_matcher.match(text).decision == "answer"
+
+
 def test_a_never_word_vetoes_the_models_pick_too(matchers, monkeypatch):
     # The model reads a router's blinking red light as a report; the intent's `never` words
     # (路由器) keep it out, as they keep out its cues.
