@@ -73,9 +73,14 @@ def test_a_location_sent_first_is_kept_by_the_service_chosen_next(engine):
     assert [c.label for c in out[-1].choices] == ["路面坑洞", "路燈故障", "交通號誌故障", "路樹傾倒"]
 
 
-def test_nearest_legal_consultation_from_a_location_sent_first(engine):
+def test_nearest_legal_consultation_from_a_location_sent_first(engine, monkeypatch):
+    from datetime import UTC, datetime
+
     from bot.messages import Cards, Location, Place
 
+    # Sunday 22:00 in Kaohsiung: no site is open, so openness does not reorder them (sites
+    # open now come first, which made this test depend on the hour it ran).
+    monkeypatch.setattr(engine, "clock", lambda: datetime(2026, 11, 29, 14, 0, tzinfo=UTC))
     user = "console:loc2"
     replies = engine.handle(Message(user, "console", "location", location=Location(22.6270, 120.3570)))
     legal = next(c for c in replies[-1].choices if c.label == "找最近的法律諮詢")
