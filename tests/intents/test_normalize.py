@@ -85,18 +85,9 @@ def test_faq_lookup_expands_colloquial_words_without_rewriting_them():
     assert content("停車費怎麼繳").split() == ["停車費", "繳"]
 
 
-def test_vocabulary_has_no_duplicate_keys():
-    # YAML keeps the last of two equal keys silently: the first list would be lost.
-    import re
-    from importlib import resources
-
-    text = (resources.files("intents") / "vocabulary.yaml").read_text(encoding="utf-8")
-    keys = re.findall(r"^  ([^:#\s][^:]*):", text, re.MULTILINE)
-    assert len(keys) == len(set(keys)) > 100
-
-
 def test_no_lexicon_or_intent_file_writes_a_key_twice():
-    """YAML keeps the last of two equal keys: a word list written twice loses the first silently."""
+    """YAML keeps the last of two equal keys: a word list written twice loses the first silently
+    (vocabulary.yaml, synonyms.yaml, the intents and the reference data alike)."""
     import collections
     from pathlib import Path
 
