@@ -37,6 +37,10 @@ _NOT_ROAD_AFTER = ("路面", "路燈", "路樹", "路況")
 # the place (the name holds no 的/下/旁…: 在大樹下的路燈 is under a tree).
 _PLACE_BEFORE = ("在", "住")
 _ROAD_NAME = re.compile(r"[^\W\d的在下倒旁邊上前後裡內外]{1,4}[路街]")
+# 大社中山路 7-11對面: a message that opens with the short name and a road's name is an address
+# written the usual way, district first (folding has removed the punctuation between clauses). A shorter road name than after 在, so
+# that 大樹擋住中正路 (a big tree blocking a road) stays a tree.
+_OPENING_ROAD_NAME = re.compile(r"[^\W\d的在下倒旁邊上前後裡內外擋壓]{2,3}[路街]")
 
 # Historic and colloquial names residents still use.
 DISTRICT_ALIASES = {
@@ -234,6 +238,7 @@ def _chinese_district(folded: str) -> str | None:
             or after.startswith(_PLACE_AFTER)
             or _PLACE_NOUN_AFTER.match(after) is not None
             or (before in _PLACE_BEFORE and _ROAD_NAME.match(after) is not None)
+            or (m.start() == 0 and _OPENING_ROAD_NAME.match(after) is not None)
         ):
             return name
         pos = m.start() + 1

@@ -35,6 +35,11 @@ def test_fold(text, expected):
         ("a fallen tree on the street", "a倒樹on the street"),  # "street" holds "tree"
         ("街燈不會亮啦", "路燈不會亮"),
         ("窟窿", "坑洞"),
+        # Taiwanese Hokkien written in characters, onto the examples' Mandarin.
+        ("路燈歹去 袂光", "路燈壞不會光"),
+        ("頭前的青紅燈害去", "頭前的紅綠燈壞"),
+        ("欲揣人講話 毋是電腦彼種", "要找人講話不是電腦那種"),
+        ("合厝的規定", "合厝的規定"),  # 厝 stays: the FAQ's word for placing remains together
     ],
 )
 def test_normalize(text, expected):
