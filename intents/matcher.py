@@ -60,6 +60,11 @@ BUILTIN_EDGE = 12.0
 CONTEST_EDGE = 15.0
 # An FAQ question this similar (rapidfuzz ratio) to the message counts as asked verbatim.
 VERBATIM = 90.0
+# An FAQ entry scoring at least this is answered whatever the FAQ scope model says: the
+# message holds what the entry asks (博愛卡掉了要怎麼掛失 scores 100, yet its characters read
+# like chit-chat to that model). Chosen on the read sets: 88–95 won three FAQ rows, 80 lost two
+# out-of-scope rows.
+FAQ_DOUBT_CEILING = 90.0
 # How many examples the n-gram index hands to rapidfuzz.
 CANDIDATES = 40
 # Weight of the order-aware rapidfuzz ratio against the IDF n-gram overlap.
@@ -397,15 +402,16 @@ class Matcher:
             return None
         return intent_id
 
-    def _doubted(self, key: str, folded: str, intent_id: str, slots: dict[str, str]) -> bool:
+    def _doubted(self, key: str, folded: str, intent_id: str, score: float, slots: dict[str, str]) -> bool:
         """A linear model is sure the message is out of scope although the matcher answers:
         cue words without a request (玩GTA的時候路上好多坑洞) on a long message, unless a slot
         points to the service; an FAQ entry sharing words with chit-chat (螢火蟲為什麼會發光),
-        unless the message is the entry's own question."""
+        unless it scores FAQ_DOUBT_CEILING or the message is the entry's own question."""
         intent = self.intents[intent_id]
         if intent.kind == "faq":
             return (
                 self._faq_scope is not None
+                and score < FAQ_DOUBT_CEILING
                 and self._faq_scope.doubts(folded)
                 and not self._asks_faq_verbatim(key, intent_id)
             )
@@ -502,7 +508,7 @@ class Matcher:
         # An FAQ answer the service model claims is asked about before the FAQ scope model may
         # doubt it: 號志一直停在紅燈 等了五分鐘都沒變 is a report, not chit-chat.
         claimed = self._claimed(key, folded, intent, slots) if self.intents[intent].kind == "faq" else None
-        if claimed is None and self._doubted(key, folded, intent, slots):
+        if claimed is None and self._doubted(key, folded, intent, score, slots):
             # Offered, not answered: a resident who did mean it taps it (stage one of the fallback).
             near = ((intent, score), *((i, s) for i, s in real[1:3] if s >= SUGGEST))
             return Verdict(text, key, "fallback", score, "fallback", slots, near)

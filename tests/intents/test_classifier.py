@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from intents import classifier
+from intents import matcher as matcher_module
 from intents.catalog import Intent, load_builtin_intents
 from intents.classifier import ServiceClassifier
 from intents.matcher import DEFAULT_OPTIONS, THRESHOLD, Matcher
@@ -155,6 +156,16 @@ def test_a_doubted_faq_answer_is_offered_unless_its_question_was_asked(city_matc
     assert verdict.intent == "fallback" and verdict.alternatives[0][0] == answered
     question = city_matcher.intents[answered].examples[0]
     assert city_matcher.match(question).intent == answered  # copied or tapped
+
+
+def test_an_faq_entry_scoring_past_the_doubt_ceiling_is_answered_whatever_the_scope_model_says(
+    city_matcher, monkeypatch
+):
+    monkeypatch.setattr(city_matcher._faq_scope, "doubts", lambda folded: True)
+    sure = city_matcher.match("博愛卡遺失")  # every word of the entry's question
+    assert sure.score >= matcher_module.FAQ_DOUBT_CEILING and sure.intent == "faq.397370000H.9"
+    monkeypatch.setattr(matcher_module, "FAQ_DOUBT_CEILING", 101.0)
+    assert city_matcher.match("博愛卡遺失").intent == "fallback"
 
 
 def test_a_status_request_naming_its_topic_is_not_answered_with_the_topics_faq_entry(
