@@ -167,11 +167,18 @@ def test_matcher_beats_the_tfidf_nearest_question_baseline(intents, rows, same, 
         "台北市的路燈壞了",
         "罷免連署書要去哪裡簽",
         "真人版電影好看嗎",
+        "老闆要我們寫一份新產品的提案 格式怎麼寫",  # a plan for a boss, not a proposal to the city
     ],
 )
 def test_chit_chat_and_near_misses_fall_back_with_the_city_faq(matcher, text):
     verdict = matcher.match(text)
     assert verdict.intent == "fallback", (verdict.intent, verdict.score)
+
+
+def test_how_long_the_city_may_take_is_the_faqs_not_a_case_status(matcher):
+    # 最慢/時效 ask about the rule, not about one's own case (faq.397220000A.7: 處理時效).
+    assert matcher.match("陳情送出去以後 市府最慢幾天要回覆").intent == "faq.397220000A.7"
+    assert matcher.match("我的陳情送出去以後 怎麼還沒回覆").intent == "petition_status"
 
 
 @pytest.mark.parametrize(
