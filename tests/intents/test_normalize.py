@@ -39,6 +39,7 @@ def test_fold(text, expected):
         ("路燈歹去 袂光", "路燈壞不會光"),
         ("頭前的青紅燈害去", "頭前的紅綠燈壞"),
         ("欲揣人講話 毋是電腦彼種", "要找人講話不是電腦那種"),
+        ("有無人佇咧", "有沒有人在"),
         ("合厝的規定", "合厝的規定"),  # 厝 stays: the FAQ's word for placing remains together
     ],
 )
