@@ -10,7 +10,8 @@ the other way. Three models, each trained on what the matcher learns from:
 
 - ServiceClassifier (the built-in services against out of scope), on messages of
   RESCUE_LENGTH characters or more: when the matcher would fall back, a service it picks with a
-  decision value of at least RESCUE_MIN is answered; when the matcher answers a service the
+  decision value of at least RESCUE_MIN is answered (at least AGREE_MIN when it is also the
+  matcher's best near miss); when the matcher answers a service the
   model puts more than DOUBT_MARGIN behind out of scope, the service is only offered as a
   "did you mean" button; when the matcher answers another service than the one the model
   prefers by more than SWITCH_MARGIN, or an FAQ entry while the model picks a service with at
@@ -70,6 +71,10 @@ FAQ = "faq"
 # (0.2 in session 4; with session 5's examples, 0.1 gained a point of cross-validated services
 # and lost no out-of-scope row there or on the read sets; 0.0 lost one on the read sets).
 RESCUE_MIN = 0.1
+# The least decision value that answers a service the matcher would fall back on when it is
+# also the matcher's best near miss (two signals agree). Every value from -0.3 down gave the
+# same rows on the read sets; -0.5 leaves the model room to disagree with itself.
+AGREE_MIN = -0.5
 # Only messages this long (characters, spaces aside) for the service model: a short one has
 # examples close enough, and a short near miss (推薦律師影集) is all service words to it.
 RESCUE_LENGTH = 8
@@ -185,6 +190,12 @@ class ServiceClassifier(_LinearText):
         """The service to answer a long message the matcher would fall back on, if any."""
         picked = self.best(folded) if _long(folded) else None
         return picked[0] if picked is not None and picked[1] >= RESCUE_MIN else None
+
+    def agrees(self, folded: str, intent_id: str) -> str | None:
+        """intent_id, when the model's pick for a long message is that service with a decision
+        value of at least AGREE_MIN (the matcher named it too, as its best near miss)."""
+        picked = self.best(folded) if _long(folded) else None
+        return intent_id if picked is not None and picked[0] == intent_id and picked[1] >= AGREE_MIN else None
 
     def claims(self, folded: str) -> str | None:
         """The service that takes a long message from the FAQ entry the matcher chose, if any."""

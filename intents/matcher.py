@@ -360,6 +360,16 @@ class Matcher:
         intent_id = self._classifier.rescue(folded) if self._classifier is not None else None
         return self._ours(intent_id, folded, slots)
 
+    def _agreed(self, folded: str, near: tuple[tuple[str, float], ...], slots: dict[str, str]) -> str | None:
+        """The service that both the matcher's best near miss and the service model's pick name,
+        for a long message about to fall back: two signals that agree, though neither is sure
+        (有無人通好講話 毋是電腦的彼種: its nearest example scores 55, the model's value is below
+        zero). Chosen on the read sets: two service rows won, no out-of-scope row lost."""
+        if self._classifier is None or not near or self.intents[near[0][0]].kind != "builtin":
+            return None
+        picked = self._classifier.agrees(folded, near[0][0])
+        return self._ours(picked, folded, slots)
+
     def _claimed(self, key: str, folded: str, faq_id: str, slots: dict[str, str]) -> str | None:
         """The service the classifier picks over the FAQ entry the matcher chose, unless the
         message is the entry's own question."""
@@ -498,7 +508,9 @@ class Matcher:
             # out-of-scope examples won) needs a score above the threshold.
             floor = self.threshold if none_score >= top else SUGGEST
             near = tuple((i, s) for i, s in real[:3] if s >= floor)
-            rescued = self._rescue(folded, slots) if elsewhere is None else None
+            rescued = None
+            if elsewhere is None:
+                rescued = self._rescue(folded, slots) or self._agreed(folded, near, slots)
             if rescued is not None:
                 others = tuple((i, s) for i, s in near if i != rescued)
                 slots = self._with_category(rescued, folded, slots)

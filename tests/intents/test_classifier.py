@@ -158,6 +158,21 @@ def test_a_doubted_faq_answer_is_offered_unless_its_question_was_asked(city_matc
     assert city_matcher.match(question).intent == answered  # copied or tapped
 
 
+def test_a_near_miss_the_service_model_picks_too_is_answered(city_matcher, monkeypatch):
+    # Hokkien for "someone to talk to, not a computer": its nearest example is only a near miss
+    # and the model is not sure (a value under RESCUE_MIN), but both name human_agent.
+    text = "敢有人會使佮我講話 毋是電腦彼種"
+    picked = city_matcher._classifier.best(fold(text))
+    assert picked[0] == "human_agent" and classifier.AGREE_MIN <= picked[1] < classifier.RESCUE_MIN
+    assert city_matcher.match(text).intent == "human_agent"
+    monkeypatch.setattr(classifier, "AGREE_MIN", 99.0)
+    verdict = city_matcher.match(text)
+    assert verdict.intent == "fallback" and verdict.alternatives[0][0] == "human_agent"
+    # Chit-chat near a service's words stays out: the model picks out of scope.
+    monkeypatch.setattr(classifier, "AGREE_MIN", -0.5)
+    assert city_matcher.match("我男友是聽障 我們約會都用手機打字聊天").intent == "fallback"
+
+
 def test_an_faq_entry_scoring_past_the_doubt_ceiling_is_answered_whatever_the_scope_model_says(
     city_matcher, monkeypatch
 ):
