@@ -116,6 +116,28 @@ examples nor its vocabulary, after the matcher was built.
   two FAQ top-3 rows (100% → 98.3%) to the phrasings; blind3's whole out of scope 91.9% → 93.5%
   (a router's blinking light).
 
+- tests/data/blind8_*.tsv (session 8, FAQ entries drawn with seed 8181; three helpers who saw
+  neither the matcher nor its data: 138 service requests and 62 out-of-scope messages, 48 of
+  them near misses, 17 in English and 15 in simplified Chinese, some in Taiwanese Hokkien; 2 x
+  100 FAQ paraphrases). Two shipped phrasings that equal its FAQ rows were then removed (six
+  short intent rows such as 謝謝 and 轉人工客服 equal examples and were left as residents write
+  them). Measured first, with the session-7 matcher: services 94.9%, out of scope 88.7%,
+  category 98.0%, district 91.4%, FAQ first 90.5%, top-3 98.5% (odd half: 93.1%, 92.9%, 96.8%,
+  89.7%, 91.0%, 97.0%); the LinearSVC baseline gets 91.3% / 96.8% / 94.0% there, TF-IDF nearest
+  question 53.0% / 74.5%. Its even rows were then read (plans for a boss or a class read as
+  proposals, a Hokkien request for a person, how long the city may take to answer a petition,
+  大社中山路); its odd rows never were. Then, chosen on the read halves of all the sets: a
+  district short name opening the message before a road's name, Hokkien written in characters
+  normalized onto Mandarin, proposal cue vetoes (要我寫, 企劃, 寫報告), the FAQ scope model's doubt
+  ignored from an FAQ score of 90, 175 service and 299 out-of-scope examples by helpers who saw
+  no test data, and the service model's pick answered when it is also the matcher's best near
+  miss. The odd half was measured before that last change (services 91.7%: one row lost to
+  the new examples) and after it: blind8 services 96.4%, out of scope 93.5%, category 98.0%,
+  district 92.9%, FAQ 91.0% / 98.5% (odd half: 94.4%, 92.9%, 96.8%, 89.7%, 91.0%, 97.0%). With
+  the new examples the baseline gets 97.1% / 95.2% / 94.0% on it: it learns from them too.
+  The older sets moved a little: blind3 out of scope 93.5% → 95.2%, blind5 96.8% → 98.4%,
+  blind6 services 97.1% → 97.8%; blind4 lost an FAQ row (91.0% → 90.5%, odd half 90% → 89%).
+
 The thresholds sit just under today's figures so a drop fails CI; raising them is only
 honest with new blind data, never by tuning on these rows.
 """
@@ -155,7 +177,7 @@ def measured(city):
     """name → (rows, figures on the whole set, figures on its never-read half)."""
     matcher, same = city
     out = {}
-    for name in ("blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7"):
+    for name in ("blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8"):
         rows = rows_of(name)
         out[name] = (rows, evaluate(matcher, rows, 30, same), evaluate(matcher, halves(name), 30, same))
     return out
@@ -170,6 +192,7 @@ def test_blind_sets_are_what_they_claim(measured):
         ("blind5", 62, 200),
         ("blind6", 62, 200),
         ("blind7", 62, 200),
+        ("blind8", 62, 200),
     ):
         rows = measured[name][0]
         intents = [r for r in rows if not r.intent.startswith("faq.")]
@@ -192,11 +215,12 @@ FIGURES = (
 FLOORS = {
     "blind": ((0.99, 0.98, 0.99, 0.97, 0.92, 0.98), None),
     "blind2": ((0.99, 0.91, 0.99, 0.98, 0.90, 0.96), (0.99, 0.93, 0.99, 0.99, 0.90, 0.96)),
-    "blind3": ((0.98, 0.91, 0.99, 0.98, 0.91, 0.98), (0.96, 0.93, 0.99, 0.96, 0.88, 0.97)),
+    "blind3": ((0.98, 0.95, 0.99, 0.98, 0.91, 0.98), (0.96, 0.93, 0.99, 0.96, 0.88, 0.97)),
     "blind4": ((0.99, 0.91, 0.99, 0.99, 0.89, 0.98), (0.99, 0.84, 0.99, 0.99, 0.89, 0.98)),
-    "blind5": ((0.93, 0.96, 0.93, 0.96, 0.89, 0.99), (0.86, 0.96, 0.85, 0.96, 0.90, 0.98)),
-    "blind6": ((0.96, 0.95, 0.95, 0.99, 0.90, 0.98), (0.96, 0.89, 0.95, 0.99, 0.88, 0.98)),
+    "blind5": ((0.93, 0.98, 0.93, 0.98, 0.90, 0.99), (0.86, 0.96, 0.85, 0.96, 0.90, 0.98)),
+    "blind6": ((0.97, 0.95, 0.95, 0.99, 0.90, 0.98), (0.96, 0.89, 0.95, 0.99, 0.88, 0.98)),
     "blind7": ((0.99, 0.95, 0.99, 0.98, 0.89, 0.99), (0.98, 0.93, 0.99, 0.99, 0.87, 0.99)),
+    "blind8": ((0.96, 0.93, 0.97, 0.92, 0.90, 0.98), (0.94, 0.92, 0.96, 0.89, 0.90, 0.96)),
 }
 
 
