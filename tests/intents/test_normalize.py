@@ -40,6 +40,8 @@ def test_fold(text, expected):
         ("頭前的青紅燈害去", "頭前的紅綠燈壞"),
         ("欲揣人講話 毋是電腦彼種", "要找人講話不是電腦那種"),
         ("有無人佇咧", "有沒有人在"),
+        ("案見進度", "案件進度"),  # a homophone typo
+        ("車禍鑑定結果不服要申請覆議", "車禍鑑定結果不服要申請覆議"),  # 覆議 is no 附議
         ("合厝的規定", "合厝的規定"),  # 厝 stays: the FAQ's word for placing remains together
     ],
 )
