@@ -186,21 +186,24 @@ class ServiceClassifier(_LinearText):
         intent_id, value = max(self.scores(folded).items(), key=lambda kv: kv[1])
         return None if intent_id == NONE else (intent_id, value)
 
+    def _picked(self, folded: str, at_least: float) -> str | None:
+        """The service the model picks for a long message with a decision value of at least
+        at_least, if any."""
+        picked = self.best(folded) if _long(folded) else None
+        return picked[0] if picked is not None and picked[1] >= at_least else None
+
     def rescue(self, folded: str) -> str | None:
         """The service to answer a long message the matcher would fall back on, if any."""
-        picked = self.best(folded) if _long(folded) else None
-        return picked[0] if picked is not None and picked[1] >= RESCUE_MIN else None
+        return self._picked(folded, RESCUE_MIN)
 
     def agrees(self, folded: str, intent_id: str) -> str | None:
-        """intent_id, when the model's pick for a long message is that service with a decision
-        value of at least AGREE_MIN (the matcher named it too, as its best near miss)."""
-        picked = self.best(folded) if _long(folded) else None
-        return intent_id if picked is not None and picked[0] == intent_id and picked[1] >= AGREE_MIN else None
+        """intent_id, when it is the model's pick for a long message at AGREE_MIN or more (the
+        matcher named it too, as its best near miss)."""
+        return intent_id if self._picked(folded, AGREE_MIN) == intent_id else None
 
     def claims(self, folded: str) -> str | None:
         """The service that takes a long message from the FAQ entry the matcher chose, if any."""
-        picked = self.best(folded) if _long(folded) else None
-        return picked[0] if picked is not None and picked[1] >= CLAIM_MIN else None
+        return self._picked(folded, CLAIM_MIN)
 
     def prefers(self, folded: str, intent_id: str) -> str | None:
         """On a long message, the service the model puts more than SWITCH_MARGIN ahead of

@@ -36,11 +36,12 @@ _NOT_ROAD_AFTER = ("路面", "路燈", "路樹", "路況")
 # 在湖內中山路上: after 在/住 and before a road's name, even an ambiguous short name is
 # the place (the name holds no 的/下/旁…: 在大樹下的路燈 is under a tree).
 _PLACE_BEFORE = ("在", "住")
-_ROAD_NAME = re.compile(r"[^\W\d的在下倒旁邊上前後裡內外]{1,4}[路街]")
+_NOT_IN_ROAD_NAME = "的在下倒旁邊上前後裡內外"
+_ROAD_NAME = re.compile(rf"[^\W\d{_NOT_IN_ROAD_NAME}]{{1,4}}[路街]")
 # 大社中山路 7-11對面: a message that opens with the short name and a road's name is an address
 # written the usual way, district first (folding has removed the punctuation between clauses).
 # A shorter road name than after 在, so that 大樹擋住中正路 (a big tree blocking a road) stays a tree.
-_OPENING_ROAD_NAME = re.compile(r"[^\W\d的在下倒旁邊上前後裡內外擋壓]{2,3}[路街]")
+_OPENING_ROAD_NAME = re.compile(rf"[^\W\d{_NOT_IN_ROAD_NAME}擋壓]{{2,3}}[路街]")
 
 # Historic and colloquial names residents still use.
 DISTRICT_ALIASES = {
