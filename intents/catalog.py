@@ -54,7 +54,8 @@ def _cue(item) -> Cue:
         return Cue(
             tuple(tuple(str(w) for w in g) for g in item["groups"]),
             float(item.get("score", 85.0)),
-            tuple(str(w) for w in item.get("unless", ())),
+            # A word list shared between cues through a YAML anchor arrives as one nested item.
+            tuple(str(w) for u in item.get("unless", ()) for w in (u if isinstance(u, list) else (u,))),
         )
     return Cue(tuple(tuple(str(w) for w in g) for g in item))
 

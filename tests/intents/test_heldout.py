@@ -168,6 +168,7 @@ def test_matcher_beats_the_tfidf_nearest_question_baseline(intents, rows, same, 
         "罷免連署書要去哪裡簽",
         "真人版電影好看嗎",
         "老闆要我們寫一份新產品的提案 格式怎麼寫",  # a plan for a boss, not a proposal to the city
+        "主管要我寫新提案 送出前要給誰看",  # the same through the cue for 新提案
     ],
 )
 def test_chit_chat_and_near_misses_fall_back_with_the_city_faq(matcher, text):
