@@ -429,6 +429,19 @@ class Matcher:
             return False
         return self._classifier.doubts(folded, intent_id)
 
+    def _entry_instead(
+        self, key: str, folded: str, intent_id: str, score: float, others, slots: dict[str, str]
+    ) -> tuple[str, float] | None:
+        """For a doubted service, the FAQ entry among the runners-up that answers on its own
+        (past the threshold, within CONTEST_EDGE, not doubted itself): 那條計畫道路一直沒開 政府
+        怎麼決定要不要開 meets the report's cue words (道路 + 沒開) but asks the FAQ's question."""
+        if self.intents[intent_id].kind != "builtin":
+            return None
+        entry = next(((i, s) for i, s in others if self.intents[i].kind == "faq"), None)
+        if entry is None or entry[1] < max(self.threshold, score - CONTEST_EDGE):
+            return None
+        return None if self._doubted(key, folded, entry[0], entry[1], slots) else entry
+
     def _with_category(self, intent_id: str, folded: str, slots: dict[str, str]) -> dict[str, str]:
         """A report whose words name no category gets the one the category model is sure of."""
         if intent_id != DISPATCH or "category" in slots or self._categories is None:
@@ -443,6 +456,12 @@ class Matcher:
         ranked = self.scores(key, self._cue_key(text) if self._cues else None)
         if self._slot_cues and slots:
             ranked = self._apply_slot_cues(ranked, slots)
+        if self._never:
+            # `never` words rule an intent out, however close an example is (候選人的提案政見).
+            cue_key = self._cue_key(folded)
+            ranked = [
+                (i, s) for i, s in ranked if not any(_has_word(cue_key, w) for w in self._never.get(i, ()))
+            ]
         elsewhere, elsewhere_score = None, 0.0
         # A Kaohsiung district named too (在鳳山 但戶籍在屏東) keeps the request ours.
         if names_elsewhere(folded) and not slots.get("district"):
@@ -521,6 +540,10 @@ class Matcher:
         # doubt it: 號志一直停在紅燈 等了五分鐘都沒變 is a report, not chit-chat.
         claimed = self._claimed(key, folded, intent, slots) if self.intents[intent].kind == "faq" else None
         if claimed is None and self._doubted(key, folded, intent, score, slots):
+            if (entry := self._entry_instead(key, folded, intent, score, real[1:3], slots)) is not None:
+                # Asked, the entry first and the doubted service a tap away.
+                others = ((intent, score), *((i, s) for i, s in real[1:4] if i != entry[0]))
+                return Verdict(text, key, entry[0], entry[1], "clarify", slots, others[:3])
             # Offered, not answered: a resident who did mean it taps it (stage one of the fallback).
             near = ((intent, score), *((i, s) for i, s in real[1:3] if s >= SUGGEST))
             return Verdict(text, key, "fallback", score, "fallback", slots, near)

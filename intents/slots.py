@@ -40,8 +40,13 @@ _NOT_IN_ROAD_NAME = "的在下倒旁邊上前後裡內外"
 _ROAD_NAME = re.compile(rf"[^\W\d{_NOT_IN_ROAD_NAME}]{{1,4}}[路街]")
 # 大社中山路 7-11對面: a message that opens with the short name and a road's name is an address
 # written the usual way, district first (folding has removed the punctuation between clauses).
-# A shorter road name than after 在, so that 大樹擋住中正路 (a big tree blocking a road) stays a tree.
-_OPENING_ROAD_NAME = re.compile(rf"[^\W\d{_NOT_IN_ROAD_NAME}擋壓]{{2,3}}[路街]")
+# A shorter road name than after 在, so that 大樹擋住中正路 and 大樹往馬路倒 (a big tree blocking
+# a road, falling towards one) stay a tree.
+_OPENING_ROAD_NAME = re.compile(rf"[^\W\d{_NOT_IN_ROAD_NAME}擋壓往向朝]{{2,3}}[路街]")
+# 茂林往多納的路上, 內門往順賢宮那條路: the start of a route is a place, whatever else the name means.
+_ROUTE_AFTER = re.compile(r"[往到][^\W\d路邊]{1,4}(?:的?路上|那條路|那段路)")
+# 橋頭火車站, 大樹國小, 田寮區公所: a landmark named after the district is in it.
+_LANDMARK_AFTER = ("火車站", "車站", "捷運站", "國小", "國中", "高中", "市場", "區公所", "公所", "老街", "夜市", "農會", "派出所")
 
 # Historic and colloquial names residents still use.
 DISTRICT_ALIASES = {
@@ -240,6 +245,8 @@ def _chinese_district(folded: str) -> str | None:
             or _PLACE_NOUN_AFTER.match(after) is not None
             or (before in _PLACE_BEFORE and _ROAD_NAME.match(after) is not None)
             or (m.start() == 0 and _OPENING_ROAD_NAME.match(after) is not None)
+            or _ROUTE_AFTER.match(after) is not None
+            or after.startswith(_LANDMARK_AFTER)
         ):
             return name
         pos = m.start() + 1

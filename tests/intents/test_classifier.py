@@ -225,6 +225,18 @@ def test_the_service_models_claim_comes_before_the_faq_doubt(city_matcher, monke
     assert doubted.intent == "fallback" and doubted.alternatives[0][0].startswith("faq.")
 
 
+def test_a_doubted_service_gives_way_to_an_faq_entry_close_behind(city_matcher, monkeypatch):
+    # 道路 + 沒開 meets the report's cue, but the model is sure it is no report; the entry on
+    # how the city decides which planned road to open scores close behind: asked, entry first.
+    text = "我們家那條計畫道路十年了都沒開 市府到底怎麼決定要開哪條"
+    verdict = city_matcher.match(text)
+    assert (verdict.intent, verdict.decision) == ("faq.397110000G.23", "clarify")
+    assert verdict.alternatives[0][0] == "dispatch_report"
+    monkeypatch.setattr(matcher_module, "CONTEST_EDGE", -100.0)  # no entry is ever close enough
+    doubted = city_matcher.match(text)
+    assert doubted.intent == "fallback" and doubted.alternatives[0][0] == "dispatch_report"
+
+
 def test_a_service_the_model_prefers_by_far_is_asked_about_first(city_matcher, monkeypatch):
     # A status request telling the story of the report meets the report's cue words.
     text = "上禮拜我有報那個路燈不亮 到現在都還是暗的 是在處理了嗎"

@@ -169,6 +169,7 @@ def test_matcher_beats_the_tfidf_nearest_question_baseline(intents, rows, same, 
         "真人版電影好看嗎",
         "老闆要我們寫一份新產品的提案 格式怎麼寫",  # a plan for a boss, not a proposal to the city
         "主管要我寫新提案 送出前要給誰看",  # the same through the cue for 新提案
+        "議員候選人的提案政見哪裡可以看",  # an election's platform: `never` rules out co-signing
     ],
 )
 def test_chit_chat_and_near_misses_fall_back_with_the_city_faq(matcher, text):
@@ -291,6 +292,10 @@ def test_build_and_match_are_fast_enough(intents, rows):
         ("前幾天通報的坑洞補了嗎", "petition_status"),
         # English street problems; "house" must not find "warehouse" through its bigrams.
         ("big pothole on the road near my house please fix", "dispatch_report"),
+        # A lamp gone dark at a place on the street, with no 路燈 said.
+        ("我家巷口轉角那盞燈已經暗三天了", "dispatch_report"),
+        # Browsing proposals: 有什麼…可以看 is the co-sign cue's, not a new proposal.
+        ("現在有什麼市民提案可以看", "proposal_cosign"),
     ],
 )
 def test_generic_service_cues(matcher, text, intent):

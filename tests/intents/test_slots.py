@@ -99,6 +99,7 @@ def test_districts_in_english(text, district):
         "大樹那個樹枝快斷了",  # "that branch" of a big tree
         "岡山路有坑洞",  # a road named after the district
         "大樹擋住中正路了",  # a big tree blocking a road
+        "大樹往馬路的方向倒下來",  # falling towards a road
         "前面那棵大樹中間的路燈壞了",  # not where the message opens
     ],
 )
@@ -121,6 +122,9 @@ def test_ambiguous_short_names_and_road_names_are_not_districts(text):
         ("岡山 路面凹陷 好大一坑", "岡山區"),  # folded to 岡山路面…: 路面 is not 岡山路
         ("大社那個十字路口的紅綠燈停電", "大社區"),  # "that intersection": a place on a map
         ("大社中山路 7-11對面 路燈忽明忽暗", "大社區"),  # opens with district and road
+        ("路樹倒了 在茂林往多納的路上", "茂林區"),  # the start of a route
+        ("田寮往古亭那條路有坑洞", "田寮區"),
+        ("大樹國小旁邊的路燈不亮", "大樹區"),  # a landmark named after the district
     ],
 )
 def test_aliases_and_landmarks(text, district):
