@@ -36,7 +36,7 @@ from .catalog import Intent, load_out_of_scope
 from .classifier import CategoryClassifier, FaqScope, ServiceClassifier
 from .faq_index import QUESTION_TYPE_MISMATCH, TOPIC_FLOOR, FaqIndex
 from .normalize import ALL_STEPS, Steps, fold, normalize_pair
-from .slots import extract_category, extract_slots, without_districts
+from .slots import extract_category, extract_slots, names_another_number, without_districts
 
 Decision = Literal["answer", "clarify", "fallback"]
 
@@ -406,11 +406,19 @@ class Matcher:
         report; the cues know better)."""
         if intent_id is None:
             return None
-        if (never := self._never.get(intent_id)) and any(_has_word(self._cue_key(folded), w) for w in never):
+        if self._ruled_out(intent_id, self._cue_key(folded), folded):
             return None
         if self.intents[intent_id].kaohsiung_only and names_elsewhere(folded) and not slots.get("district"):
             return None
         return intent_id
+
+    def _ruled_out(self, intent_id: str, cue_key: str, folded: str) -> bool:
+        """The message holds one of the intent's `never` words, or the intent is the one a case
+        number points to and the message's number is another system's (包裹單號 820123456789)."""
+        if (never := self._never.get(intent_id)) and any(_has_word(cue_key, w) for w in never):
+            return True
+        cued_by_case = any(slot == "case_number" for slot, _ in self.intents[intent_id].slot_cues)
+        return cued_by_case and names_another_number(folded)
 
     def _doubted(self, key: str, folded: str, intent_id: str, score: float, slots: dict[str, str]) -> bool:
         """A linear model is sure the message is out of scope although the matcher answers:
@@ -456,12 +464,9 @@ class Matcher:
         ranked = self.scores(key, self._cue_key(text) if self._cues else None)
         if self._slot_cues and slots:
             ranked = self._apply_slot_cues(ranked, slots)
-        if self._never:
-            # `never` words rule an intent out, however close an example is (候選人的提案政見).
-            cue_key = self._cue_key(folded)
-            ranked = [
-                (i, s) for i, s in ranked if not any(_has_word(cue_key, w) for w in self._never.get(i, ()))
-            ]
+        # However close an example is (候選人的提案政見 is near a co-sign's).
+        cue_key = self._cue_key(folded)
+        ranked = [(i, s) for i, s in ranked if i == NONE or not self._ruled_out(i, cue_key, folded)]
         elsewhere, elsewhere_score = None, 0.0
         # A Kaohsiung district named too (在鳳山 但戶籍在屏東) keeps the request ours.
         if names_elsewhere(folded) and not slots.get("district"):

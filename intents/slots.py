@@ -275,6 +275,11 @@ def extract_category(key: str) -> str | None:
     return best[2] if best else None
 
 
+def names_another_number(folded: str) -> bool:
+    """A long number and a word saying whose it is (訂單, 包裹…): another system's, no case."""
+    return any(word in folded for word in NOT_A_CASE) and FOREIGN_CASE_NUMBER.search(folded) is not None
+
+
 def extract_case_number(folded: str) -> str | None:
     """A case number in our format (D2026-000123), canonicalised; else another system's number."""
     m = CASE_NUMBER.search(folded)

@@ -138,6 +138,27 @@ examples nor its vocabulary, after the matcher was built.
   The older sets moved a little: blind3 out of scope 93.5% → 95.2%, blind5 96.8% → 98.4%,
   blind6 services 97.1% → 97.8%; blind4 lost an FAQ row (91.0% → 90.5%, odd half 90% → 89%).
 
+- tests/data/blind9_*.tsv (session 9, FAQ entries drawn with seed 9191; three helpers who saw
+  neither the matcher nor its data: 138 service requests and 62 out-of-scope messages, 48 of
+  them near misses, about 18 in English, 15 in simplified Chinese and 10 in Taiwanese Hokkien;
+  2 x 100 FAQ paraphrases). Measured first, with the session-8 matcher: services 97.1%, out of
+  scope 90.3%, category 98.0%, district 95.7%, FAQ first 91.0%, top-3 98.5% (odd half: 97.0%,
+  87.9%, 95.0%, 93.5%, 91.0%, 98.0%); the LinearSVC baseline (threshold calibrated on the dev
+  set's tune split) gets services 95.7%, out of scope 93.5%, category 82.0% there, TF-IDF
+  nearest question 36.0% / 56.0%. Its even rows were then read (茂林往多納的路上, a lamp gone
+  dark at a street corner, 有什麼提案可以看, a candidate's 提案政見, a parcel's number, a planned
+  road's FAQ behind a doubted report, 駁二 open 到幾點); its odd rows never were. Then, chosen on
+  the read halves of all the sets: routes and landmarks naming an ambiguous district, the
+  report's lamp cue with 暗 and street places, the co-sign browse cue, `never` words applied to
+  the ranking, another system's number ruling out a status request, a doubted service giving
+  way to an FAQ entry close behind, and 148 service and 191 out-of-scope examples by helpers
+  who saw no test data. After: blind9 services 98.6%, out of scope 93.5%, category 98.0%,
+  district 97.1%, FAQ 92.0% / 98.5% (odd half: 97.0%, 90.9%, 95.0%, 93.5%, 91.0%, 98.0%). The
+  older sets moved a little: blind5 services 94.2% → 95.7% (odd half 88.9% → 90.5%), district
+  98.6% → 100%; blind7 services 99.3% → 100%; blind3 district 98.6% → 100%; blind8 district
+  92.9% → 94.3%; blind4 and blind6 FAQ first 90.5% → 91.0%; blind2 FAQ first 90.5% → 90.0%
+  and blind7 90.0% → 89.5% (a sibling entry each).
+
 The thresholds sit just under today's figures so a drop fails CI; raising them is only
 honest with new blind data, never by tuning on these rows.
 """
@@ -177,7 +198,7 @@ def measured(city):
     """name → (rows, figures on the whole set, figures on its never-read half)."""
     matcher, same = city
     out = {}
-    for name in ("blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8"):
+    for name in ("blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8", "blind9"):
         rows = rows_of(name)
         out[name] = (rows, evaluate(matcher, rows, 30, same), evaluate(matcher, halves(name), 30, same))
     return out
@@ -193,6 +214,7 @@ def test_blind_sets_are_what_they_claim(measured):
         ("blind6", 62, 200),
         ("blind7", 62, 200),
         ("blind8", 62, 200),
+        ("blind9", 62, 200),
     ):
         rows = measured[name][0]
         intents = [r for r in rows if not r.intent.startswith("faq.")]
@@ -221,6 +243,7 @@ FLOORS = {
     "blind6": ((0.97, 0.95, 0.95, 0.99, 0.90, 0.98), (0.96, 0.89, 0.95, 0.99, 0.88, 0.98)),
     "blind7": ((0.99, 0.95, 0.99, 0.98, 0.89, 0.99), (0.98, 0.93, 0.99, 0.99, 0.87, 0.99)),
     "blind8": ((0.96, 0.93, 0.97, 0.92, 0.90, 0.98), (0.94, 0.92, 0.96, 0.89, 0.90, 0.96)),
+    "blind9": ((0.98, 0.93, 0.97, 0.97, 0.91, 0.98), (0.96, 0.90, 0.94, 0.93, 0.90, 0.97)),
 }
 
 

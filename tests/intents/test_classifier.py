@@ -161,7 +161,7 @@ def test_a_doubted_faq_answer_is_offered_unless_its_question_was_asked(city_matc
 def test_a_near_miss_the_service_model_picks_too_is_answered(city_matcher, monkeypatch):
     # Hokkien for "someone to talk to, not a computer": its nearest example is only a near miss
     # and the model is not sure (a value under RESCUE_MIN), but both name human_agent.
-    text = "敢有人會使佮我講話 毋是電腦彼種"
+    text = "敢有人會使佮我講 毋是機器"
     picked = city_matcher._classifier.best(fold(text))
     assert picked[0] == "human_agent" and classifier.AGREE_MIN <= picked[1] < classifier.RESCUE_MIN
     assert city_matcher.match(text).intent == "human_agent"
@@ -235,6 +235,15 @@ def test_a_doubted_service_gives_way_to_an_faq_entry_close_behind(city_matcher, 
     monkeypatch.setattr(matcher_module, "CONTEST_EDGE", -100.0)  # no entry is ever close enough
     doubted = city_matcher.match(text)
     assert doubted.intent == "fallback" and doubted.alternatives[0][0] == "dispatch_report"
+
+
+def test_another_systems_number_is_no_status_request_whoever_picks_it(city_matcher, monkeypatch):
+    # The model reads 單號…查不到進度 as a status request; the number is a delivery's.
+    text = "我的宅配單號 820123456789 查不到進度"
+    assert city_matcher.match(text).intent == "fallback"
+    assert city_matcher.match("我陳情的案子 1130512345 進度如何").intent == "petition_status"
+    monkeypatch.setattr(matcher_module, "names_another_number", lambda folded: False)
+    assert city_matcher.match(text).intent == "petition_status"
 
 
 def test_a_service_the_model_prefers_by_far_is_asked_about_first(city_matcher, monkeypatch):

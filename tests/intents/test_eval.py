@@ -43,9 +43,10 @@ def test_devset_is_kept_apart_from_the_examples(rows):
 
 def test_builtin_examples_are_plentiful():
     # Enough to cover how residents ask; a curated list staff can still read through (and
-    # bench/bench_matcher.py keeps the cost of each example in sight).
+    # bench/bench_matcher.py keeps the cost of each example in sight). Reports cover four
+    # categories, so they get more room.
     for intent in load_builtin_intents():
-        assert 60 <= len(intent.examples) <= 350, intent.id
+        assert 60 <= len(intent.examples) <= (450 if intent.id == "dispatch_report" else 350), intent.id
 
 
 def test_devset_figures(rows, builtin_matcher):
