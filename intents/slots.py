@@ -71,6 +71,20 @@ DISTRICT_ALIASES = {
     "中山大學": "鼓山區",
     "小港機場": "小港區",
     "高雄機場": "小港區",
+    "巨蛋": "左營區",
+    "瑞豐夜市": "鼓山區",
+    "六合夜市": "新興區",
+    "美麗島站": "新興區",
+    "澄清湖": "鳥松區",
+    "高雄展覽館": "前鎮區",
+    "科工館": "三民區",
+    "高美館": "鼓山區",
+    "高雄市立美術館": "鼓山區",
+    "流行音樂中心": "鹽埕區",
+    "weiwuying": "鳳山區",
+    "kaohsiung arena": "左營區",
+    "pier 2": "鹽埕區",
+    "pier2": "鹽埕區",
 }
 
 # Words looked for in the normalized key (synonyms.yaml already mapped 街燈 → 路燈,
@@ -169,6 +183,12 @@ NOT_A_CASE = (
     "統一編號",
     "信用卡",
     "卡號",
+    "order",
+    "tracking",
+    "parcel",
+    "package",
+    "refund",
+    "invoice",
 )
 # Phone numbers are not case numbers: mobile 09xx-xxxxxx, landline 07-xxxxxxx.
 PHONE_NUMBER = re.compile(r"^(09\d{2}-?\d{6}|0\d{1,2}-?\d{6,8})$")

@@ -25,6 +25,11 @@ from tests.conftest import shared_path
 DATA = Path(__file__).resolve().parents[1] / "data"
 HELDOUT = DATA / "devset_heldout.tsv"
 PARAPHRASES = DATA / "faq_paraphrases.tsv"
+# Session 9: 200 hard intent rows (near misses on the services' own words, requests without
+# them) by a helper who saw neither the matcher nor its data, read whole to tune on. Measured
+# first: services 97.0%, out of scope 86.8%, category 100%, district 94.8%. Three short rows
+# (human pls 🙏, 找客服人員, 手語翻譯員的證照要怎麼考) equal examples other helpers wrote.
+DEV9 = DATA / "dev9_intents.tsv"
 CONTRACT_INTENTS = {
     "dispatch_report",
     "petition_status",
@@ -104,6 +109,16 @@ def test_new_dev_sets_are_kept_apart_from_what_the_matcher_learns(intents):
         assert copies == [], path.name
 
 
+def test_dev9_figures(matcher, same):
+    # Tuned on (landmarks, national agencies' and shops' numbers, 手譯, one's own proposal put
+    # up for co-signing): a regression set, not an honest figure.
+    r = evaluate(matcher, load_rows(DEV9), 30, same)
+    assert r["service_accuracy"] >= 0.99, r["confusions"]
+    assert r["oos_rejection"] >= 0.93, r["confusions"]
+    assert r["category_accuracy"] >= 0.99
+    assert r["district_accuracy"] >= 0.99
+
+
 def test_split_is_fixed_and_about_even(rows):
     assert split_of("路燈不亮") == split_of("路燈不亮")
     assert all(r.split == split_of(r.text) for r in rows)
@@ -170,6 +185,8 @@ def test_matcher_beats_the_tfidf_nearest_question_baseline(intents, rows, same, 
         "老闆要我們寫一份新產品的提案 格式怎麼寫",  # a plan for a boss, not a proposal to the city
         "主管要我寫新提案 送出前要給誰看",  # the same through the cue for 新提案
         "議員候選人的提案政見哪裡可以看",  # an election's platform: `never` rules out co-signing
+        "國稅局的退稅案件查詢進度到哪了",  # a national agency's case, not the city's
+        "my online shop refund status, order 113-4456789",  # a shop's number
     ],
 )
 def test_chit_chat_and_near_misses_fall_back_with_the_city_faq(matcher, text):
@@ -296,6 +313,10 @@ def test_build_and_match_are_fast_enough(intents, rows):
         ("我家巷口轉角那盞燈已經暗三天了", "dispatch_report"),
         # Browsing proposals: 有什麼…可以看 is the co-sign cue's, not a new proposal.
         ("現在有什麼市民提案可以看", "proposal_cosign"),
+        # One's own proposal for others to co-sign is a new one.
+        ("我想自己寫一個提案 再讓大家附議", "proposal_submit"),
+        ("有沒有手譯員可以視訊 我打字很慢", "sign_language_video"),  # 手譯: 手語翻譯
+        ("the traffic light on 博愛路 is dead", "dispatch_report"),
     ],
 )
 def test_generic_service_cues(matcher, text, intent):

@@ -125,6 +125,8 @@ def test_ambiguous_short_names_and_road_names_are_not_districts(text):
         ("路樹倒了 在茂林往多納的路上", "茂林區"),  # the start of a route
         ("田寮往古亭那條路有坑洞", "田寮區"),
         ("大樹國小旁邊的路燈不亮", "大樹區"),  # a landmark named after the district
+        ("巨蛋旁邊的紅綠燈壞了", "左營區"),  # landmarks residents name instead of the district
+        ("a tree fell on the road near Weiwuying", "鳳山區"),
     ],
 )
 def test_aliases_and_landmarks(text, district):
