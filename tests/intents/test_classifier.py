@@ -76,13 +76,16 @@ def test_another_citys_street_is_not_rescued(matchers):
 def test_a_service_the_model_does_not_side_with_is_asked_about_beside_a_close_faq_entry(
     city_matcher, monkeypatch
 ):
-    # 坑洞 and 摔車 meet the report's cue words, but the question is compensation (國家賠償):
-    # the report first, the entry a tap away. A plain report is still answered.
-    text = "路面坑洞害我摔車 可以叫市政府賠嗎"
+    # 紅綠燈壞掉 meets the report's cue words, but the question is whether the city is liable
+    # (國家賠償): the report first, the entry a tap away. A plain report is still answered.
+    text = "紅綠燈壞掉害我出車禍 市政府要負責嗎"
     verdict = city_matcher.match(text)
     assert (verdict.intent, verdict.decision) == ("dispatch_report", "clarify")
     assert "國家賠償" in city_matcher.intents[verdict.alternatives[0][0]].examples[0]
     assert city_matcher.match("中正路上有一個大坑洞 騎車很危險").decision == "answer"
+    # Compensation asked for in words (賠, 國賠) is never a report: the entry answers.
+    asked = city_matcher.match("路面坑洞害我摔車 可以叫市政府賠嗎")
+    assert "國家賠償" in city_matcher.intents[asked.intent].examples[0]
     monkeypatch.setattr(city_matcher._classifier, "unsure", lambda folded, intent_id: False)
     assert city_matcher.match(text).decision == "answer"
 
