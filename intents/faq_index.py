@@ -401,9 +401,11 @@ class FaqIndex:
             for g, c in weighted_grams(content(" ".join(" ".join(o) for _, o in pairs))).items():
                 if g not in query:
                     query[g] = EXPANSION_WEIGHT * min(c, 2)
-        scores = np.zeros(self.n, dtype=np.float32)
         ideal = 0.0
         limit = max(50, int(self.n * COMMON))
+        # Every gram's postings summed at once (one bincount instead of an update per gram).
+        ids: list[np.ndarray] = []
+        gains: list[np.ndarray] = []
         for g, count in query.items():
             w = _gram_weight(g) * count
             posting = self._postings.get(g)
@@ -414,13 +416,16 @@ class FaqIndex:
             ideal += w * idf * (K1 + 1) / 2  # what a typical entry holding it earns
             if len(doc_ids) > limit:
                 continue
-            scores[doc_ids] += w * weights
+            ids.append(doc_ids)
+            gains.append(w * weights)
             if self.answer_weight > 0 and (ans := self._answer_postings.get(g)) is not None:
                 a_ids, a_weights, _ = ans
                 if len(a_ids) <= limit:
-                    scores[a_ids] += self.answer_weight * w * a_weights
-        if ideal <= 0:
+                    ids.append(a_ids)
+                    gains.append(self.answer_weight * w * a_weights)
+        if ideal <= 0 or not ids:
             return []
+        scores = np.bincount(np.concatenate(ids), weights=np.concatenate(gains), minlength=self.n)
         # Only texts some gram reached can rank: selecting among them (about an eighth of the
         # texts) takes a sixth less time than over the whole catalog.
         reached = np.flatnonzero(scores)

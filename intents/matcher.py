@@ -19,7 +19,6 @@
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 from collections import defaultdict
@@ -27,6 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 from rapidfuzz import fuzz
 
 from data import names_elsewhere
@@ -246,6 +246,9 @@ class Matcher:
         }
         # Grams too common to narrow anything are not walked at query time.
         self._max_postings = max(200, n // 10)
+        # The candidate search in arrays: a message reaches hundreds of examples.
+        self._posting_ids = {g: np.asarray(p, dtype=np.intp) for g, p in self._postings.items()}
+        self._inverse_norm = 1.0 / np.sqrt(np.asarray(self._weight or [1.0]))
 
     def _add(self, example: str, owner: str) -> None:
         key = self._normalize(example)
@@ -260,25 +263,36 @@ class Matcher:
             self._postings[g].append(n)
 
     # --- scoring ----------------------------------------------------------------
-    def _overlap(self, key: str, key_grams: set[str]) -> tuple[dict[int, float], float]:
-        """IDF mass shared by the key and the examples found through its rarer grams."""
-        shared: dict[int, float] = defaultdict(float)
+    def _candidates(self, key: str, key_grams: set[str]) -> tuple[list[int], float]:
+        """The CANDIDATES examples sharing the most IDF mass with the key through its rarer
+        grams (relative to the example's own mass), and the key's total IDF mass."""
         total = 0.0
         unseen = math.log(1 + len(self._keys))  # a gram no example has: as rare as it gets
         limit = self._max_postings if self.options.index else len(self._keys) + 1
+        ids: list[np.ndarray] = []
+        idfs: list[float] = []
         for g in key_grams:
             idf = self._idf.get(g)
             if idf is None:
                 total += unseen
                 continue
             total += idf
-            postings = self._postings[g]
+            postings = self._posting_ids[g]
             # Common grams (的, 我要) narrow nothing: the exact overlap is computed later.
             if len(postings) > limit or (len(g) == 1 and len(key) > 3 and len(postings) > 30):
                 continue
-            for n in postings:
-                shared[n] += idf
-        return shared, total or 1.0
+            ids.append(postings)
+            idfs.append(idf)
+        if not ids:
+            return [], total or 1.0
+        shared = np.bincount(
+            np.concatenate(ids), weights=np.repeat(idfs, [len(p) for p in ids]), minlength=len(self._keys)
+        )
+        reached = np.flatnonzero(shared)
+        if len(reached) > CANDIDATES:
+            rank = shared[reached] * self._inverse_norm[reached]
+            reached = reached[np.argpartition(-rank, CANDIDATES - 1)[:CANDIDATES]]
+        return reached.tolist(), total or 1.0
 
     def _similarity(self, key: str, n: int, shared: float, total: float) -> float:
         example = self._keys[n]
@@ -294,11 +308,8 @@ class Matcher:
             return []
         cue_key = key if cue_key is None else cue_key
         key_grams = grams(key)
-        shared, total = self._overlap(key, key_grams)
-        weight = self._weight
-        if self.options.index:
-            candidates = heapq.nlargest(CANDIDATES, shared, key=lambda n: shared[n] / math.sqrt(weight[n]))
-        else:
+        candidates, total = self._candidates(key, key_grams)
+        if not self.options.index:
             candidates = range(len(self._keys))
         idf = self._idf
         best: dict[str, float] = {}
