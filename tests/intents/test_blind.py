@@ -151,13 +151,16 @@ examples nor its vocabulary, after the matcher was built.
   the read halves of all the sets: routes and landmarks naming an ambiguous district, the
   report's lamp cue with 暗 and street places, the co-sign browse cue, `never` words applied to
   the ranking, another system's number ruling out a status request, a doubted service giving
-  way to an FAQ entry close behind, and 148 service and 191 out-of-scope examples by helpers
-  who saw no test data. After: blind9 services 98.6%, out of scope 93.5%, category 98.0%,
-  district 97.1%, FAQ 92.0% / 98.5% (odd half: 97.0%, 90.9%, 95.0%, 93.5%, 91.0%, 98.0%). The
-  older sets moved a little: blind5 services 94.2% → 95.7% (odd half 88.9% → 90.5%), district
-  98.6% → 100%; blind7 services 99.3% → 100%; blind3 district 98.6% → 100%; blind8 district
-  92.9% → 94.3%; blind4 and blind6 FAQ first 90.5% → 91.0%; blind2 FAQ first 90.5% → 90.0%
-  and blind7 90.0% → 89.5% (a sibling entry each).
+  way to an FAQ entry close behind, 148 service and 191 out-of-scope examples by helpers who
+  saw no test data, a hard tuning set read whole (tests/data/dev9_intents.tsv: landmarks,
+  national agencies' and shops' numbers), and compensation (賠嗎, 國賠) never a report. After:
+  blind9 services 98.6%, out of scope 93.5%, category 98.0%, district 97.1%, FAQ 92.5% / 98.5%
+  (odd half: 97.0%, 90.9%, 95.0%, 93.5%, 92.0%, 98.0%). The older sets moved a little: blind5
+  services 94.2% → 95.7% (odd half 88.9% → 90.5%), district 98.6% → 100%; blind7 services
+  99.3% → 100%, out of scope 95.2% → 96.8%; blind3 services 98.6% → 99.3%, district 98.6% →
+  100%; blind8 district 92.9% → 95.7%; FAQ first on blind 93.3% → 95.0%, blind4 90.5% → 91.5%,
+  blind6 90.5% → 92.0%; blind2 FAQ first 90.5% → 90.0% and blind7 90.0% → 89.5% (a sibling
+  entry each).
 
 The thresholds sit just under today's figures so a drop fails CI; raising them is only
 honest with new blind data, never by tuning on these rows.
