@@ -475,7 +475,8 @@ class Matcher:
         ranked = self.scores(key, self._cue_key(text) if self._cues else None)
         if self._slot_cues and slots:
             ranked = self._apply_slot_cues(ranked, slots)
-        # However close an example is (候選人的提案政見 is near a co-sign's).
+        # `never` words and another system's number rule an intent out, however close an
+        # example is (候選人的提案政見 is near a co-sign's).
         cue_key = self._cue_key(folded)
         ranked = [(i, s) for i, s in ranked if i == NONE or not self._ruled_out(i, cue_key, folded)]
         elsewhere, elsewhere_score = None, 0.0

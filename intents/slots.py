@@ -183,7 +183,10 @@ NOT_A_CASE = (
     "統一編號",
     "信用卡",
     "卡號",
-    "order",
+    # English as whole words: "in order to" names no order.
+    "order number",
+    "order no",
+    "my order",
     "tracking",
     "parcel",
     "package",
@@ -295,9 +298,17 @@ def extract_category(key: str) -> str | None:
     return best[2] if best else None
 
 
+def _names_whose(folded: str) -> bool:
+    """A word saying whose a long number is (訂單, 包裹, refund…)."""
+    return any(
+        re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", folded) if word.isascii() else word in folded
+        for word in NOT_A_CASE
+    )
+
+
 def names_another_number(folded: str) -> bool:
-    """A long number and a word saying whose it is (訂單, 包裹…): another system's, no case."""
-    return any(word in folded for word in NOT_A_CASE) and FOREIGN_CASE_NUMBER.search(folded) is not None
+    """A long number and a word saying whose it is: another system's, no case."""
+    return FOREIGN_CASE_NUMBER.search(folded) is not None and _names_whose(folded)
 
 
 def extract_case_number(folded: str) -> str | None:
@@ -305,7 +316,7 @@ def extract_case_number(folded: str) -> str | None:
     m = CASE_NUMBER.search(folded)
     if m:
         return f"{m.group(1).upper()}{m.group(2)}-{m.group(3)}"
-    if any(word in folded for word in NOT_A_CASE):
+    if _names_whose(folded):
         return None
     for m in FOREIGN_CASE_NUMBER.finditer(folded):
         number = re.sub(r"\s", "-", m.group(1))

@@ -23,6 +23,7 @@ def slots(text: str) -> dict[str, str]:
         ("幫我看看 D-2026-000999 好嗎", "D2026-000999"),
         ("my case number is P2026-000777.", "P2026-000777"),
         ("1999的案號是 11203150001", "11203150001"),
+        ("in order to follow up: 1130512345", "1130512345"),  # "order" alone names no order
     ],
 )
 def test_case_number_inside_sentences(text, number):
@@ -38,6 +39,7 @@ def test_case_number_inside_sentences(text, number):
         "D2026-12",
         "包裹單號 123456789012",
         "訂單編號 12345678",
+        "refund for my order number 113-4456789",
     ],
 )
 def test_phone_numbers_and_fragments_are_not_case_numbers(text):
