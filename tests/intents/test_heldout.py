@@ -187,6 +187,9 @@ def test_matcher_beats_the_tfidf_nearest_question_baseline(intents, rows, same, 
         "議員候選人的提案政見哪裡可以看",  # an election's platform: `never` rules out co-signing
         "國稅局的退稅案件查詢進度到哪了",  # a national agency's case, not the city's
         "my online shop refund status, order 113-4456789",  # a shop's number
+        "幫我把「前方施工 路面坑洞」翻成英文",  # a sign to translate
+        "市府有缺路燈維修技工嗎 我想應徵",  # a job, not a repair
+        "行政院平台上的提案要怎麼附議",  # the central government's platform
     ],
 )
 def test_chit_chat_and_near_misses_fall_back_with_the_city_faq(matcher, text):
